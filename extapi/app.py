@@ -1,0 +1,65 @@
+"""``create_app(config)``: the ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from extapi.auth.oauth import TokenEndpoint
+from extapi.config import Config, load_config
+from extapi.graphql.endpoint import GraphQLEndpoint
+from extapi.graphql.schema import build_schema
+from extapi.http import Receive, Scope, Send
+from extapi.runtime import Runtime, open_runtime
+
+__all__ = ["create_app", "create_app_from_env", "ExtapiApp"]
+
+TOKEN_PATH = "/totara/oauth2/token.php"
+GRAPHQL_PATH = "/api/graphql.php"
+
+
+class ExtapiApp:
+    """Sends the two API paths straight to their raw ASGI endpoints (the hot path skips the
+    router) and everything else to a Starlette app."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.fast: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
+            TOKEN_PATH: TokenEndpoint(runtime),
+            GRAPHQL_PATH: GraphQLEndpoint(runtime, build_schema()),
+        }
+        self.pages = Starlette(
+            routes=[Route("/", _home), Route("/healthz", _health)],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            endpoint = self.fast.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.pages(scope, receive, send)
+
+
+async def _home(_request: Request) -> PlainTextResponse:
+    return PlainTextResponse(
+        "extapi: a Totara-compatible external API.\n"
+        f"Token endpoint: POST {TOKEN_PATH}\nGraphQL endpoint: POST {GRAPHQL_PATH}\n"
+    )
+
+
+async def _health(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(config: Config) -> ExtapiApp:
+    return ExtapiApp(open_runtime(config))
+
+
+def create_app_from_env() -> ExtapiApp:
+    """Factory for uvicorn workers, which configure themselves from the environment."""
+    return create_app(load_config())

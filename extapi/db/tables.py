@@ -1,0 +1,211 @@
+"""SQLAlchemy Core tables: the single description of the schema the code reads and writes.
+
+Times are unix seconds in integer columns, as in Totara, so both databases behave alike.
+Migrations under ``migrations/versions`` create exactly these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "metadata",
+    "tenants",
+    "users",
+    "site_admins",
+    "capabilities",
+    "roles",
+    "role_capabilities",
+    "role_assignments",
+    "api_clients",
+    "api_client_settings",
+    "access_tokens",
+    "site_settings",
+    "site_revision",
+    "site_keys",
+]
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("idnumber", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("suspended", Boolean, nullable=False, default=False),
+    Column("timecreated", BigInteger, nullable=False),
+    Column("timemodified", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("auth", String(20), nullable=False, default="manual"),
+    Column("suspended", Boolean, nullable=False, default=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("username", String(100), nullable=False),
+    Column("password", String(255), nullable=False, default=""),
+    Column("force_password_change", Boolean, nullable=False, default=False),
+    Column("idnumber", String(255), nullable=False, default=""),
+    Column("firstname", String(100), nullable=False),
+    Column("lastname", String(100), nullable=False),
+    Column("middlename", String(255), nullable=True),
+    Column("alternatename", String(255), nullable=True),
+    Column("firstnamephonetic", String(255), nullable=True),
+    Column("lastnamephonetic", String(255), nullable=True),
+    Column("email", String(100), nullable=False, default=""),
+    Column("emailstop", Boolean, nullable=False, default=False),
+    Column("maildisplay", SmallInteger, nullable=False, default=2),
+    Column("phone1", String(20), nullable=False, default=""),
+    Column("phone2", String(20), nullable=False, default=""),
+    Column("institution", String(255), nullable=False, default=""),
+    Column("department", String(255), nullable=False, default=""),
+    Column("address", String(255), nullable=False, default=""),
+    Column("city", String(120), nullable=False, default=""),
+    Column("country", String(2), nullable=False, default=""),
+    Column("lang", String(30), nullable=False, default="en"),
+    Column("calendartype", String(30), nullable=False, default="gregorian"),
+    Column("theme", String(50), nullable=False, default=""),
+    Column("timezone", String(100), nullable=False, default="99"),
+    Column("url", String(255), nullable=False, default=""),
+    Column("skype", String(50), nullable=False, default=""),
+    Column("description", Text, nullable=True),
+    Column("descriptionformat", SmallInteger, nullable=False, default=1),
+    Column("interests", Text, nullable=True),
+    Column("imagealt", String(255), nullable=True),
+    Column("firstaccess", BigInteger, nullable=False, default=0),
+    Column("lastaccess", BigInteger, nullable=False, default=0),
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="SET NULL"), nullable=True),
+    Column("timecreated", BigInteger, nullable=False),
+    Column("timemodified", BigInteger, nullable=False),
+    # Deleted users keep their row (soft delete); only live usernames must be unique, which
+    # the services enforce, so this index is not unique.
+    Index("ix_users_username", "username"),
+    Index("ix_users_idnumber", "idnumber"),
+    Index("ix_users_email", "email"),
+    Index("ix_users_tenant", "tenant_id"),
+    Index("ix_users_timemodified", "timemodified"),
+)
+
+site_admins = Table(
+    "site_admins",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+capabilities = Table(
+    "capabilities",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("contextlevel", String(20), nullable=False),
+    Column("component", String(100), nullable=False),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shortname", String(100), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("archetype", String(30), nullable=False, default=""),
+)
+
+role_capabilities = Table(
+    "role_capabilities",
+    metadata,
+    Column("role_id", Integer, ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+    Column("capability", String(255), ForeignKey("capabilities.name"), primary_key=True),
+    # 1 allow, -1 prevent, -1000 prohibit (Moodle's permission values)
+    Column("permission", SmallInteger, nullable=False, default=1),
+)
+
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("role_id", Integer, ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # NULL means the system context; otherwise the tenant's context.
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    Column("timecreated", BigInteger, nullable=False),
+    Index("ix_role_assignments_user", "user_id"),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(128), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("status", Boolean, nullable=False, default=True),
+    Column("time_created", BigInteger, nullable=False),
+    Column("time_modified", BigInteger, nullable=False),
+)
+
+api_client_settings = Table(
+    "api_client_settings",
+    metadata,
+    Column(
+        "client_id", Integer, ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("client_rate_limit", BigInteger, nullable=False),
+    Column("default_token_expiry_time", BigInteger, nullable=False),
+    # NULL: follow the site's response_debug; 0 none, 1 normal, 2 developer
+    Column("response_debug", SmallInteger, nullable=True),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("client_id", Integer, ForeignKey("api_clients.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(255), nullable=False, default=""),
+    Column("expires", BigInteger, nullable=False),
+    Column("time_created", BigInteger, nullable=False),
+    Index("ix_access_tokens_client", "client_id"),
+    Index("ix_access_tokens_expires", "expires"),
+)
+
+site_settings = Table(
+    "site_settings",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# One row whose counter moves on every change that a running worker must notice (settings,
+# clients, users, roles). Workers compare it on each request and reload what they cache.
+site_revision = Table(
+    "site_revision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+)
+
+site_keys = Table(
+    "site_keys",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(255), nullable=False),
+)

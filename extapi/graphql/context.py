@@ -1,0 +1,46 @@
+"""What resolvers see of the request: who is calling, the site settings, the connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from extapi.access.principal import Principal, load_grants
+from extapi.auth.tokens import ApiCaller
+from extapi.settings.site import SiteSettings
+
+__all__ = ["RequestContext"]
+
+# Moodle's marker for "use the site timezone".
+SITE_TIMEZONE = "99"
+
+
+@dataclass
+class RequestContext:
+    conn: Connection
+    site: SiteSettings
+    caller: ApiCaller
+    principal: Principal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.principal = Principal(
+            user_id=self.caller.user_id,
+            tenant_id=self.caller.user_tenant_id,
+            loader=lambda: load_grants(self.conn, self.caller.user_id),
+        )
+
+    @property
+    def timezone(self) -> str:
+        own = self.caller.timezone
+        return self.site.timezone if own in ("", SITE_TIMEZONE, None) else own
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Run a mutation's work atomically: everything or, on any error, nothing."""
+        if self.conn.in_transaction():
+            self.conn.commit()
+        with self.conn.begin():
+            yield self.conn

@@ -1,0 +1,56 @@
+"""Parsed and validated documents, cached per worker.
+
+The key includes every setting that changes the outcome of validation (introspection, depth
+limit), so a settings change can never serve a stale verdict.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+
+from extapi.graphql.validation import rules_for, strip_suggestions
+
+__all__ = ["CheckedDocument", "DocumentCache"]
+
+MAX_TOKENS = 10_000
+
+
+@dataclass(frozen=True)
+class CheckedDocument:
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+
+
+class DocumentCache:
+    def __init__(self, schema: GraphQLSchema, size: int = 512) -> None:
+        self.schema = schema
+        self.size = size
+        self._entries: OrderedDict[tuple[str, bool, int], CheckedDocument] = OrderedDict()
+
+    def get(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
+        key = (query, introspection, max_depth)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            return entry
+        entry = self._check(query, introspection, max_depth)
+        self._entries[key] = entry
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return entry
+
+    def _check(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
+        try:
+            document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
+        except GraphQLError as error:
+            return CheckedDocument(None, (error,))
+        errors = validate(self.schema, document, rules_for(introspection, max_depth))
+        if errors and not introspection:
+            errors = [
+                GraphQLError(strip_suggestions(e.message), e.nodes, e.source, e.positions)
+                for e in errors
+            ]
+        return CheckedDocument(None if errors else document, tuple(errors))

@@ -1,0 +1,174 @@
+"""``POST /api/graphql.php``: authentication, request shape, execution, Totara's envelope."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from graphql import GraphQLSchema
+
+from extapi.auth.tokens import authenticate, client_debug_level, lookup
+from extapi.errors import AuthenticationError, ExtapiError
+from extapi.graphql.context import RequestContext
+from extapi.graphql.documents import DocumentCache
+from extapi.graphql.errors import envelope, format_error, format_exception
+from extapi.graphql.execute import Outcome, run
+from extapi.graphql.request import decode_body, parse_operations
+from extapi.http import BodyTooLarge, Receive, Scope, Send, header, http_date, read_body, send_bytes
+from extapi.runtime import Runtime
+from extapi.settings.site import SiteSettings
+
+__all__ = ["GraphQLEndpoint"]
+
+JSON = b"application/json; charset=utf-8"
+GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
+ONLY_POST = "Invalid webapi request, only POST method is allowed"
+FEATURE_OFF = "Feature api is not available."
+_STATIC_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store, no-cache, must-revalidate, post-check=0, pre-check=0"),
+    (b"pragma", b"no-cache"),
+    (b"expires", b"Mon, 20 Aug 1969 09:23:00 GMT"),
+    (b"accept-ranges", b"none"),
+]
+
+
+def wants_graphql_response(accept: str | None) -> bool:
+    """True when the client prefers application/graphql-response+json to application/json."""
+    if not accept:
+        return False
+    best_grj, best_json = 0.0, 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media == "application/graphql-response+json":
+            best_grj = max(best_grj, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            best_json = max(best_json, q)
+    return best_grj > 0 and best_grj >= best_json
+
+
+def json_content_type(value: str | None) -> bool:
+    """A missing type is read as JSON (Totara clients often omit it); any other must be JSON
+    in UTF-8."""
+    if value is None:
+        return True
+    media, *params = (p.strip().lower() for p in value.split(";"))
+    if media != "application/json":
+        return False
+    return all(
+        not p.startswith("charset=") or p in ("charset=utf-8", 'charset="utf-8"') for p in params
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """Totara matches ``Bearer`` case-sensitively after optional white space."""
+    if authorization is None:
+        return None
+    stripped = authorization.lstrip()
+    if not stripped.startswith("Bearer") or len(stripped) < 7 or not stripped[6].isspace():
+        return None
+    return stripped[7:].strip() or None
+
+
+class Reply:
+    """A finished response: status, JSON document, extra headers."""
+
+    __slots__ = ("status", "payload", "headers")
+
+    def __init__(self, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None):
+        self.status = status
+        self.payload = payload
+        self.headers = headers or []
+
+
+class GraphQLEndpoint:
+    def __init__(self, runtime: Runtime, schema: GraphQLSchema) -> None:
+        self.runtime = runtime
+        self.schema = schema
+        self.documents = DocumentCache(schema)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        grj = wants_graphql_response(header(scope, b"accept"))
+        if scope["method"] != "POST":
+            reply = Reply(400, envelope([{"message": ONLY_POST}]))
+        else:
+            try:
+                body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
+                reply = self.handle(scope, body, grj)
+            except BodyTooLarge as exc:
+                reply = Reply(413, envelope([_safe(str(exc), "request")]))
+        await self._send(send, reply, grj)
+
+    async def _send(self, send: Send, reply: Reply, grj: bool) -> None:
+        headers = [
+            (b"content-type", GRAPHQL_RESPONSE if grj else JSON),
+            *_STATIC_HEADERS,
+            (b"last-modified", http_date(time.time())),
+            *reply.headers,
+        ]
+        await send_bytes(send, reply.status, orjson.dumps(reply.payload), headers)
+
+    def handle(self, scope: Scope, body: bytes, grj: bool) -> Reply:
+        authorization = header(scope, b"authorization")
+        runtime = self.runtime
+        with runtime.engine.connect() as conn:
+            found = lookup(conn, runtime.hasher, bearer_token(authorization))
+            site = runtime.settings_at(conn, found.revision)
+            conn.rollback()  # end the read; mutations open their own transactions
+            if not site.api_enabled:
+                return Reply(400, envelope([{"message": FEATURE_OFF}]))
+            if not json_content_type(header(scope, b"content-type")):
+                message = "Invalid request, the Content-Type must be application/json"
+                return Reply(415, envelope([_safe(message, "request")]))
+            try:
+                caller = authenticate(found, authorization is not None, int(time.time()))
+            except AuthenticationError as exc:
+                level = _level(site, client_debug_level(found.row))
+                headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
+                return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
+            context = RequestContext(conn, site, caller)
+            return self.execute(context, body, grj)
+
+    def execute(self, context: RequestContext, body: bytes, grj: bool) -> Reply:
+        level = _level(context.site, context.caller.response_debug)
+        try:
+            operations, batch = parse_operations(
+                decode_body(body), self.runtime.config.max_batch_size
+            )
+        except ExtapiError as exc:
+            return Reply(400 if grj else 200, envelope([format_exception(exc, level)]))
+        site = context.site
+        outcomes: list[Outcome] = []
+        for op in operations:
+            checked = self.documents.get(
+                op.query, bool(site.enable_introspection), site.max_query_depth
+            )
+            outcomes.append(run(self.schema, checked, op.variables, op.operation_name, context))
+        payloads = [_payload(o, level) for o in outcomes]
+        if batch:
+            return Reply(200, payloads)
+        status = 400 if grj and outcomes[0].request_error else 200
+        return Reply(status, payloads[0])
+
+
+def _level(site: SiteSettings, client_level: int | None) -> int:
+    return site.response_debug if client_level is None else client_level
+
+
+def _safe(message: str, category: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"category": category}}
+
+
+def _payload(outcome: Outcome, level: int) -> dict[str, Any]:
+    result = outcome.result
+    errors = [format_error(e, level) for e in result.errors] if result.errors else None
+    return envelope(errors, result.data)

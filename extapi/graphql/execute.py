@@ -1,0 +1,45 @@
+"""Running one checked operation against the schema (synchronously: resolvers are sync)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import ExecutionContext, ExecutionResult, GraphQLError, GraphQLSchema
+
+from extapi.graphql.documents import CheckedDocument
+
+__all__ = ["Outcome", "run"]
+
+
+class Outcome:
+    """An execution result plus whether it failed before execution began (a request error
+    in GraphQL-over-HTTP terms: parse, validation or variable coercion)."""
+
+    __slots__ = ("result", "request_error")
+
+    def __init__(self, result: ExecutionResult, request_error: bool) -> None:
+        self.result = result
+        self.request_error = request_error
+
+
+def run(
+    schema: GraphQLSchema,
+    checked: CheckedDocument,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    context: Any,
+) -> Outcome:
+    if checked.document is None:
+        return Outcome(ExecutionResult(None, list(checked.errors)), True)
+    built = ExecutionContext.build(
+        schema, checked.document, None, context, variables, operation_name
+    )
+    if isinstance(built, list):
+        return Outcome(ExecutionResult(None, built), True)
+    try:
+        data = built.execute_operation(built.operation, None)
+    except GraphQLError as error:
+        return Outcome(ExecutionResult(None, [error]), False)
+    if not isinstance(data, dict | type(None)):
+        raise RuntimeError("Asynchronous resolvers are not supported")
+    return Outcome(built.build_response(data, built.errors), False)

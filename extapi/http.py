@@ -1,0 +1,82 @@
+"""Small helpers for the raw ASGI endpoints on the hot path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from email.utils import formatdate
+from functools import lru_cache
+from typing import Any
+
+__all__ = [
+    "Scope",
+    "Receive",
+    "Send",
+    "BodyTooLarge",
+    "header",
+    "read_body",
+    "send_bytes",
+    "http_date",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body exceeds the limit of {limit} bytes.")
+        self.limit = limit
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """First value of a header (``name`` in lower case), decoded as Latin-1."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """Read the whole body, refusing more than ``limit`` bytes before buffering them."""
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@lru_cache(maxsize=4)
+def _format_second(second: int) -> bytes:
+    return formatdate(second, usegmt=True).encode()
+
+
+def http_date(now: float) -> bytes:
+    """RFC 7231 date for ``now``; formatted once per second, not once per request."""
+    return _format_second(int(now))

@@ -1,0 +1,154 @@
+"""Users: the accounts that people and service accounts sign in as.
+
+This module holds what the platform needs (creating users from the CLI, suspending, soft
+deletion, site administrators); the API's user services build on it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from extapi.db import revision
+from extapi.db.tables import site_admins, users
+from extapi.errors import ConflictError, NotFoundError, ValidationError
+from extapi.people.passwords import hash_password
+from extapi.settings.site import SiteSettings
+
+__all__ = [
+    "NewUser",
+    "create_user",
+    "get_user",
+    "get_user_by_username",
+    "set_suspended",
+    "soft_delete",
+    "make_site_admin",
+    "is_site_admin",
+    "list_users",
+]
+
+_USERNAME = re.compile(r"^[a-z0-9_\-.@]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class NewUser:
+    username: str
+    email: str
+    firstname: str
+    lastname: str
+    password: str | None = None
+    idnumber: str = ""
+    tenant_id: int | None = None
+    auth: str = "manual"
+
+
+def _validate(conn: Connection, new: NewUser) -> None:
+    if not new.username or not _USERNAME.match(new.username):
+        raise ValidationError(
+            "Username may contain only lower-case letters, digits and the characters _ - . @"
+        )
+    if len(new.username) > 100:
+        raise ValidationError("Username must not exceed 100 characters.")
+    if not new.firstname.strip() or not new.lastname.strip():
+        raise ValidationError("First name and last name are required.")
+    if not _EMAIL.match(new.email) or len(new.email) > 100:
+        raise ValidationError(f"Invalid email address: {new.email}")
+    live = users.c.deleted.is_(False)
+    if conn.execute(select(users.c.id).where(live & (users.c.username == new.username))).first():
+        raise ConflictError(f"Username already exists: {new.username}")
+    if (
+        new.idnumber
+        and conn.execute(
+            select(users.c.id).where(live & (users.c.idnumber == new.idnumber))
+        ).first()
+    ):
+        raise ConflictError(f"ID number already exists: {new.idnumber}")
+
+
+def create_user(conn: Connection, new: NewUser, site: SiteSettings) -> int:
+    new.username = new.username.strip().lower()
+    new.email = new.email.strip()
+    _validate(conn, new)
+    now = int(time.time())
+    user_id = conn.execute(
+        insert(users).values(
+            auth=new.auth,
+            username=new.username,
+            password=hash_password(new.password) if new.password else "",
+            idnumber=new.idnumber,
+            firstname=new.firstname.strip(),
+            lastname=new.lastname.strip(),
+            email=new.email,
+            maildisplay=site.defaultpreference_maildisplay,
+            lang=site.lang,
+            country=site.country,
+            tenant_id=new.tenant_id,
+            timecreated=now,
+            timemodified=now,
+        )
+    ).inserted_primary_key[0]
+    revision.bump(conn)
+    return int(user_id)
+
+
+def get_user(conn: Connection, user_id: int) -> dict[str, Any]:
+    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"User {user_id} does not exist.")
+    return dict(row)
+
+
+def get_user_by_username(conn: Connection, username: str) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            select(users).where(
+                (users.c.username == username.strip().lower()) & users.c.deleted.is_(False)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(f"User '{username}' does not exist.")
+    return dict(row)
+
+
+def list_users(conn: Connection) -> list[dict[str, Any]]:
+    query = select(users).where(users.c.deleted.is_(False)).order_by(users.c.id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def set_suspended(conn: Connection, user_id: int, suspended: bool) -> None:
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(suspended=suspended, timemodified=int(time.time()))
+    )
+    revision.bump(conn)
+
+
+def soft_delete(conn: Connection, user_id: int) -> None:
+    """Mark a user deleted; the row stays so that references and audit entries still resolve."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(deleted=True, timemodified=int(time.time()))
+    )
+    conn.execute(delete(site_admins).where(site_admins.c.user_id == user_id))
+    revision.bump(conn)
+
+
+def make_site_admin(conn: Connection, user_id: int) -> None:
+    if not is_site_admin(conn, user_id):
+        conn.execute(insert(site_admins).values(user_id=user_id))
+        revision.bump(conn)
+
+
+def is_site_admin(conn: Connection, user_id: int) -> bool:
+    query = select(site_admins.c.user_id).where(site_admins.c.user_id == user_id)
+    return conn.execute(query).first() is not None

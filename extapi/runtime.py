@@ -1,0 +1,52 @@
+"""What a worker process holds between requests: the engine, the hasher, cached settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from extapi.access.roles import ensure_apiuser_role, sync_capabilities
+from extapi.auth.secrets import SecretHasher, load_hasher
+from extapi.config import Config
+from extapi.db.engine import make_engine
+from extapi.db.migrate import migrate
+from extapi.settings.site import SiteSettings, load_site_settings
+
+__all__ = ["Runtime", "open_database", "open_runtime"]
+
+
+def open_database(config: Config) -> Engine:
+    """An engine on a database that is created, migrated and seeded as needed."""
+    engine = make_engine(config.database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        sync_capabilities(conn)
+        ensure_apiuser_role(conn)
+    return engine
+
+
+class Runtime:
+    """Per-process state; settings are reloaded whenever the site revision moves."""
+
+    def __init__(self, config: Config, engine: Engine, hasher: SecretHasher) -> None:
+        self.config = config
+        self.engine = engine
+        self.hasher = hasher
+        self._revision = -1
+        self._settings = SiteSettings()
+
+    def settings_at(self, conn: Connection, revision: int) -> SiteSettings:
+        if revision != self._revision:
+            self._settings = load_site_settings(conn)
+            self._revision = revision
+        return self._settings
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+
+def open_runtime(config: Config) -> Runtime:
+    engine = open_database(config)
+    with engine.begin() as conn:
+        hasher = load_hasher(conn, config.secret_key)
+    return Runtime(config, engine, hasher)
