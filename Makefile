@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install run test lint node-deps bench
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/extapi serve --demo $(ARGS)
+
+# Node packages for the GraphQL-over-HTTP conformance audit (skipped without npm).
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --silent --no-audit --no-fund --prefix tests/conformance; \
+	else echo "npm not found: the conformance audit will be skipped"; fi
+
+lint: install
+	$(BIN)/ruff check extapi tests bench
+	$(BIN)/ruff format --check extapi tests bench
+	$(BIN)/mypy
+
+test: install node-deps lint
+	$(BIN)/pytest $(ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py $(ARGS)

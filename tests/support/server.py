@@ -1,0 +1,83 @@
+"""Start the real ``extapi serve`` process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from extapi.config import Config
+
+__all__ = ["LiveServer", "start_server", "free_port", "cli_env"]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    env: dict[str, str]
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/totara/oauth2/token.php"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/api/graphql.php"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(config: Config) -> dict[str, str]:
+    env = dict(os.environ)
+    env["EXTAPI_DATABASE_URL"] = config.database_url
+    if config.secret_key:
+        env["EXTAPI_SECRET_KEY"] = config.secret_key
+    return env
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"extapi serve exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"extapi serve did not start in time:\n{log.read_text()}")
+
+
+@contextmanager
+def start_server(
+    config: Config, workdir: Path, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    port = free_port()
+    env = {**cli_env(config), **(extra_env or {})}
+    log = workdir / f"server-{port}.log"
+    command = [sys.executable, "-m", "extapi", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, log)
+        yield LiveServer(url, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
