@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -26,11 +27,11 @@ class ExtapiApp:
     """Sends the two API paths straight to their raw ASGI endpoints (the hot path skips the
     router) and everything else to a Starlette app."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, schema: GraphQLSchema | None = None) -> None:
         self.runtime = runtime
         self.fast: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             TOKEN_PATH: TokenEndpoint(runtime),
-            GRAPHQL_PATH: GraphQLEndpoint(runtime, build_schema()),
+            GRAPHQL_PATH: GraphQLEndpoint(runtime, schema or build_schema()),
         }
         self.pages = Starlette(
             routes=[Route("/", _home), Route("/healthz", _health)],

@@ -95,8 +95,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Under .ci/run (EXTAPI_REQUIRE_ALL=1) a skip means a missing install step: fail it."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    if os.environ.get("EXTAPI_REQUIRE_ALL") == "1" and report.skipped and not hasattr(
-        report, "wasxfail"
+    if (
+        os.environ.get("EXTAPI_REQUIRE_ALL") == "1"
+        and report.skipped
+        and not hasattr(report, "wasxfail")
     ):
         report.outcome = "failed"
         report.longrepr = f"skipped under EXTAPI_REQUIRE_ALL=1: {report.longrepr}"

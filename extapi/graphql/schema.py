@@ -12,7 +12,7 @@ from graphql import GraphQLObjectType, GraphQLSchema, build_ast_schema, parse
 from extapi.graphql.resolvers import status
 from extapi.graphql.scalars import bind_scalars
 
-__all__ = ["build_schema", "schema_sdl", "RESOLVERS"]
+__all__ = ["build_schema", "assemble_schema", "schema_sdl", "RESOLVERS"]
 
 # Order matters only in that core.graphqls declares the root types the others extend.
 SDL_FILES = ("core.graphqls", "status.graphqls")
@@ -26,8 +26,8 @@ def schema_sdl() -> str:
     return "\n".join((folder / name).read_text(encoding="utf-8") for name in SDL_FILES)
 
 
-def _bind(schema: GraphQLSchema) -> None:
-    for key, resolver in RESOLVERS.items():
+def _bind(schema: GraphQLSchema, resolvers: dict[str, Callable[..., Any]]) -> None:
+    for key, resolver in resolvers.items():
         type_name, field_name = key.split(".")
         owner = schema.get_type(type_name)
         if not isinstance(owner, GraphQLObjectType) or field_name not in owner.fields:
@@ -35,9 +35,15 @@ def _bind(schema: GraphQLSchema) -> None:
         owner.fields[field_name].resolve = resolver
 
 
+def assemble_schema(sdl: str, resolvers: dict[str, Callable[..., Any]]) -> GraphQLSchema:
+    """Build a schema from SDL text and bind scalars and resolvers to it."""
+    schema = build_ast_schema(parse(sdl))
+    bind_scalars(schema)
+    _bind(schema, resolvers)
+    return schema
+
+
 @lru_cache(maxsize=1)
 def build_schema() -> GraphQLSchema:
-    schema = build_ast_schema(parse(schema_sdl()), assume_valid_sdl=False)
-    bind_scalars(schema)
-    _bind(schema)
-    return schema
+    """The external schema, built once per process."""
+    return assemble_schema(schema_sdl(), RESOLVERS)

@@ -1,0 +1,141 @@
+"""Totara's per-request authentication checks, in its order and with its messages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from extapi.auth import clients
+from extapi.db.tables import api_clients, users
+from extapi.people import users as user_service
+from extapi.settings.site import set_setting
+from tests.factories import fetch_token, graphql, make_api_client, make_tenant
+
+STATUS = {"query": "{ totara_webapi_status { status } }"}
+MISSING_HEADER = (
+    "The request did not contain the required Authorization header. Ensure you set the header "
+    "in your request and that it is not being stripped by your server or proxy configuration."
+)
+INVALID_TOKEN = (
+    "Missing, expired or invalid access token. Ensure the Authorization header is set to a "
+    "valid Bearer token."
+)
+
+
+def _normal_error(reason: str) -> dict:
+    return {
+        "errors": [
+            {
+                "debugMessage": reason,
+                "message": "Internal server error",
+                "extensions": {"category": "internal", "debugMessage": reason},
+            }
+        ],
+        "error": "Internal server error",
+    }
+
+
+def test_missing_authorization_header(http):
+    response = graphql(http, None, STATUS)
+    assert response.status_code == 200
+    assert response.json() == _normal_error(MISSING_HEADER)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer nosuchtoken", "bearer sometoken", "Basic abc", "Bearer", "Token x", ""],
+)
+def test_bad_tokens(http, authorization):
+    response = http.post(
+        "/api/graphql.php",
+        json=STATUS,
+        headers={"Authorization": authorization, "Content-Type": "application/json"},
+    )
+    assert response.json() == _normal_error(INVALID_TOKEN)
+
+
+def test_token_with_leading_white_space_is_accepted(runtime, http):
+    token = fetch_token(http, make_api_client(runtime))
+    response = http.post(
+        "/api/graphql.php", json=STATUS, headers={"Authorization": f"  Bearer   {token} "}
+    )
+    assert "data" in response.json()
+
+
+def test_client_without_service_account(runtime, http):
+    # given a client whose service account row has gone (the link is cleared)
+    client = make_api_client(runtime)
+    token = fetch_token(http, client)
+    with runtime.engine.begin() as conn:
+        conn.execute(update(api_clients).values(user_id=None))
+    # then
+    body = graphql(http, token, STATUS).json()
+    assert body == _normal_error("Couldn't identify API user for this request.")
+
+
+@pytest.mark.parametrize("change", ["suspend", "delete", "admin", "move_tenant"])
+def test_invalid_service_account_blocks_every_request(runtime, http, change):
+    # given a working client
+    client = make_api_client(runtime)
+    token = fetch_token(http, client)
+    # when its service account becomes invalid
+    with runtime.engine.begin() as conn:
+        if change == "suspend":
+            user_service.set_suspended(conn, client.user_id, True)
+        elif change == "delete":
+            user_service.soft_delete(conn, client.user_id)
+        elif change == "admin":
+            user_service.make_site_admin(conn, client.user_id)
+    if change == "move_tenant":
+        tenant_id = make_tenant(runtime)
+        with runtime.engine.begin() as conn:
+            conn.execute(
+                update(users).where(users.c.id == client.user_id).values(tenant_id=tenant_id)
+            )
+    # then every request says so, while tokens are still issued (as Totara)
+    assert graphql(http, token, STATUS).json() == _normal_error("API user is invalid.")
+    assert fetch_token(http, client)
+
+
+def test_auth_errors_use_the_site_level_until_the_client_is_known(runtime, http):
+    # given the site level None
+    with runtime.engine.begin() as conn:
+        set_setting(conn, "response_debug", "none")
+    # then an unknown token shows no reason
+    body = graphql(http, "nosuchtoken", STATUS).json()
+    assert body == {
+        "errors": [{"message": "Internal server error", "extensions": {"category": "internal"}}],
+        "error": "Internal server error",
+    }
+
+
+def test_client_level_applies_once_the_client_is_known(runtime, http):
+    # given a site at None but a client at Normal whose service account is suspended
+    client = make_api_client(runtime)
+    token = fetch_token(http, client)
+    with runtime.engine.begin() as conn:
+        set_setting(conn, "response_debug", "none")
+        clients.update_client_settings(
+            conn, client.client_id, clients.ClientSettingsChange(response_debug="normal")
+        )
+        user_service.set_suspended(conn, client.user_id, True)
+    # then the reason is shown at the client's level
+    assert graphql(http, token, STATUS).json() == _normal_error("API user is invalid.")
+
+
+def test_tenant_client_with_member_service_account_works(runtime, http):
+    tenant_id = make_tenant(runtime)
+    client = make_api_client(runtime, tenant_id=tenant_id)
+    body = graphql(http, fetch_token(http, client), STATUS).json()
+    assert body == {"data": {"totara_webapi_status": {"status": "ok"}}}
+
+
+def test_cookies_are_ignored_and_never_set(runtime, http):
+    token = fetch_token(http, make_api_client(runtime))
+    response = http.post(
+        "/api/graphql.php",
+        json=STATUS,
+        headers={"Authorization": f"Bearer {token}", "Cookie": "MoodleSession=abc"},
+    )
+    assert "data" in response.json()
+    assert "set-cookie" not in response.headers
