@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -42,7 +41,7 @@ def _transaction() -> Iterator[Connection]:
 
 def _emit(as_json: bool, data: Any, text: str) -> None:
     if as_json:
-        click.echo(orjson.dumps(data, default=str).decode())
+        click.echo(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode())
     else:
         click.echo(text)
 
@@ -57,7 +56,17 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
 
-@click.group()
+class ExtapiGroup(click.Group):
+    """Turns domain errors into a one-line message on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ExtapiError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group(cls=ExtapiGroup)
 def cli() -> None:
     """extapi: a fast, Totara-compatible external GraphQL API server."""
 
@@ -512,14 +521,4 @@ def settings_set(name: str, value: str) -> None:
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ExtapiError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+    cli()
