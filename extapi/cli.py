@@ -97,6 +97,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         http="httptools",
         loop="uvloop",
         access_log=False,
+        proxy_headers=False,
         log_level="info",
     )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from extapi.access.roles import ensure_apiuser_role, sync_capabilities
 from extapi.auth.secrets import SecretHasher, load_hasher
+from extapi.auth.tokens import TokenGate
 from extapi.config import Config
 from extapi.db.engine import make_engine
+from extapi.db.hot import HotReader
 from extapi.db.migrate import migrate
 from extapi.settings.site import SiteSettings, load_site_settings
 
@@ -31,18 +33,25 @@ class Runtime:
         self.config = config
         self.engine = engine
         self.hasher = hasher
+        self.reader = HotReader(engine)
+        self.tokens = TokenGate(self.reader, hasher)
         self._revision = -1
         self._settings = SiteSettings()
 
-    def settings_at(self, conn: Connection, revision: int) -> SiteSettings:
+    def settings_at(self, revision: int) -> SiteSettings:
+        """Site settings as of ``revision``, reloaded only when the revision has moved."""
         if revision != self._revision:
-            self._settings = load_site_settings(conn)
+            with self.engine.connect() as conn:
+                self._settings = load_site_settings(conn)
             self._revision = revision
         return self._settings
 
-    @property
-    def revision(self) -> int:
-        return self._revision
+    def current_settings(self) -> SiteSettings:
+        return self.settings_at(self.reader.revision())
+
+    def close(self) -> None:
+        self.reader.close()
+        self.engine.dispose()
 
 
 def open_runtime(config: Config) -> Runtime:

@@ -29,7 +29,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating costs more than copying)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     runtime = open_runtime(Config(database_url=f"sqlite:///{path}"))
-    runtime.engine.dispose()
+    runtime.close()
     return path
 
 
@@ -64,7 +64,7 @@ def config(database_url: str) -> Config:
 def runtime(config: Config) -> Iterator[Runtime]:
     runtime = open_runtime(config)
     yield runtime
-    runtime.engine.dispose()
+    runtime.close()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from extapi.auth.oauth_errors import (
     UnsupportedGrantType,
 )
 from extapi.auth.tokens import issue_token, token_lifetime
-from extapi.db import revision
 from extapi.db.tables import api_client_settings, api_clients
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, read_body, send_bytes
 from extapi.runtime import Runtime
@@ -127,8 +126,8 @@ class TokenEndpoint:
     def grant(self, form: dict[str, str], authorization: str | None) -> dict[str, object]:
         """Checks in the order Totara's OAuth library makes them, then issues a token."""
         runtime = self.runtime
+        site = runtime.current_settings()
         with runtime.engine.begin() as conn:
-            site = runtime.settings_at(conn, revision.current(conn))
             if not site.api_enabled:
                 raise AccessDenied("'totara_api' feature is not enabled.")
             if form.get("grant_type") != GRANT_TYPE:

@@ -6,10 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, text
+from sqlalchemy import Connection, delete, insert
 
 from extapi.auth.secrets import SecretHasher, new_access_token
 from extapi.auth.service_accounts import VALID, account_status
+from extapi.db.hot import HotReader
 from extapi.db.tables import access_tokens
 from extapi.errors import AuthenticationError
 from extapi.settings.site import SiteSettings
@@ -21,7 +22,8 @@ __all__ = [
     "ApiCaller",
     "token_lifetime",
     "issue_token",
-    "lookup",
+    "TokenGate",
+    "client_debug_level",
     "authenticate",
     "MISSING_HEADER",
     "INVALID_TOKEN",
@@ -81,29 +83,45 @@ def issue_token(
     return IssuedToken(token, lifetime)
 
 
-# The site revision rides along with the token so that one statement both authenticates the
-# caller and tells the worker whether its cached settings are still current.
-_LOOKUP = text(
-    """
-    SELECT r.revision, t.expires, c.id AS client_pk, c.client_id, c.status, c.tenant_id,
-           c.user_id, s.response_debug, s.client_rate_limit,
-           u.id AS uid, u.suspended, u.deleted, u.tenant_id AS user_tenant_id, u.timezone,
-           a.user_id AS admin_id
-    FROM site_revision r
-    LEFT JOIN access_tokens t ON t.token_hash = :token_hash
-    LEFT JOIN api_clients c ON c.id = t.client_id
-    LEFT JOIN api_client_settings s ON s.client_id = c.id
-    LEFT JOIN users u ON u.id = c.user_id
-    LEFT JOIN site_admins a ON a.user_id = u.id
-    WHERE r.id = 1
-    """
-)
-
-
 @dataclass(frozen=True)
 class TokenLookup:
     revision: int
-    row: Any  # the joined row, or None when no token was presented
+    row: dict[str, Any] | None  # the token's joined row, or None when unknown or absent
+
+
+class TokenGate:
+    """Checks bearer tokens with at most one indexed lookup, usually none.
+
+    Each request reads the site revision; rows of tokens already seen at that revision come
+    from a per-worker cache. Any change that could affect a token (a client disabled, a
+    service account suspended, a secret rotated ...) moves the revision and empties the cache,
+    so the next request reads fresh rows.
+    """
+
+    def __init__(self, reader: HotReader, hasher: SecretHasher, size: int = 10_000) -> None:
+        self.reader = reader
+        self.hasher = hasher
+        self.size = size
+        self._revision = -1
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def check(self, token: str | None) -> TokenLookup:
+        revision = self.reader.revision()
+        if revision != self._revision:
+            self._rows.clear()
+            self._revision = revision
+        if token is None:
+            return TokenLookup(revision, None)
+        # Keyed by the presented token itself: a cache hit then costs no HMAC. The map lives
+        # only in this process's memory, like the request that carried the token.
+        row = self._rows.get(token)
+        if row is None:
+            row = self.reader.token_row(self.hasher.digest(token))
+            if row is not None:
+                if len(self._rows) >= self.size:
+                    self._rows.pop(next(iter(self._rows)))
+                self._rows[token] = row
+        return TokenLookup(revision, row)
 
 
 @dataclass(frozen=True)
@@ -120,16 +138,11 @@ class ApiCaller:
     client_rate_limit: int
 
 
-def lookup(conn: Connection, hasher: SecretHasher, token: str | None) -> TokenLookup:
-    row = conn.execute(_LOOKUP, {"token_hash": hasher.digest(token) if token else ""}).one()
-    return TokenLookup(int(row.revision), row if token else None)
-
-
-def client_debug_level(row: Any) -> int | None:
+def client_debug_level(row: dict[str, Any] | None) -> int | None:
     """The client's own error level once the client is known (even if later checks fail)."""
-    if row is None or row.client_pk is None or not row.status:
+    if row is None or not row["status"] or row["response_debug"] is None:
         return None
-    return None if row.response_debug is None else int(row.response_debug)
+    return int(row["response_debug"])
 
 
 def authenticate(found: TokenLookup, has_header: bool, now: int) -> ApiCaller:
@@ -137,28 +150,30 @@ def authenticate(found: TokenLookup, has_header: bool, now: int) -> ApiCaller:
     if not has_header:
         raise AuthenticationError(MISSING_HEADER)
     row = found.row
-    if row is None or row.expires is None or row.expires < now:
+    if row is None or row["expires"] < now:
         raise AuthenticationError(INVALID_TOKEN)
-    if row.client_pk is None or not row.status:
+    if not row["status"]:
         raise AuthenticationError(NO_PROVIDER)
-    if row.user_id is None:
+    if row["user_id"] is None:
         raise AuthenticationError(NO_API_USER)
-    user_view = None
-    if row.uid is not None:
-        user_view = {
-            "suspended": row.suspended,
-            "deleted": row.deleted,
-            "tenant_id": row.user_tenant_id,
+    user = (
+        None
+        if row["uid"] is None
+        else {
+            "suspended": row["suspended"],
+            "deleted": row["deleted"],
+            "tenant_id": row["user_tenant_id"],
         }
-    if account_status(user_view, row.admin_id is not None, row.tenant_id) != VALID:
+    )
+    if account_status(user, row["admin_id"] is not None, row["tenant_id"]) != VALID:
         raise AuthenticationError(INVALID_API_USER)
     return ApiCaller(
-        client_pk=int(row.client_pk),
-        client_id=row.client_id,
-        tenant_id=row.tenant_id,
-        user_id=int(row.uid),
-        user_tenant_id=row.user_tenant_id,
-        timezone=row.timezone,
-        response_debug=None if row.response_debug is None else int(row.response_debug),
-        client_rate_limit=int(row.client_rate_limit),
+        client_pk=int(row["client_pk"]),
+        client_id=row["client_id"],
+        tenant_id=row["tenant_id"],
+        user_id=int(row["uid"]),
+        user_tenant_id=row["user_tenant_id"],
+        timezone=row["timezone"],
+        response_debug=client_debug_level(row),
+        client_rate_limit=int(row["client_rate_limit"]),
     )

@@ -2,7 +2,7 @@
 
 Every service that changes settings, clients, users or roles calls :func:`bump` inside its
 transaction. Each worker reads the counter on every request (in the same statement as the
-token lookup) and drops what it cached when the number differs, so a change made by any
+token check) and drops what it cached when the number differs, so a change made by any
 process applies to the very next request everywhere.
 """
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from extapi.access.principal import Principal, load_grants
 from extapi.auth.tokens import ApiCaller
@@ -20,10 +20,14 @@ SITE_TIMEZONE = "99"
 
 @dataclass
 class RequestContext:
-    conn: Connection
+    """One per HTTP request (shared by the operations of a batch). The database connection is
+    opened on first use, so operations that need none, like the status query, cost none."""
+
+    engine: Engine
     site: SiteSettings
     caller: ApiCaller
     principal: Principal = field(init=False)
+    _conn: Connection | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.principal = Principal(
@@ -31,6 +35,17 @@ class RequestContext:
             tenant_id=self.caller.user_tenant_id,
             loader=lambda: load_grants(self.conn, self.caller.user_id),
         )
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @property
     def timezone(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLSchema
 
-from extapi.auth.tokens import authenticate, client_debug_level, lookup
+from extapi.auth.tokens import authenticate, client_debug_level
 from extapi.errors import AuthenticationError, ExtapiError
 from extapi.graphql.context import RequestContext
 from extapi.graphql.documents import DocumentCache
@@ -120,23 +120,24 @@ class GraphQLEndpoint:
     def handle(self, scope: Scope, body: bytes, grj: bool) -> Reply:
         authorization = header(scope, b"authorization")
         runtime = self.runtime
-        with runtime.engine.connect() as conn:
-            found = lookup(conn, runtime.hasher, bearer_token(authorization))
-            site = runtime.settings_at(conn, found.revision)
-            conn.rollback()  # end the read; mutations open their own transactions
-            if not site.api_enabled:
-                return Reply(400, envelope([{"message": FEATURE_OFF}]))
-            if not json_content_type(header(scope, b"content-type")):
-                message = "Invalid request, the Content-Type must be application/json"
-                return Reply(415, envelope([_safe(message, "request")]))
-            try:
-                caller = authenticate(found, authorization is not None, int(time.time()))
-            except AuthenticationError as exc:
-                level = _level(site, client_debug_level(found.row))
-                headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
-                return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
-            context = RequestContext(conn, site, caller)
+        found = runtime.tokens.check(bearer_token(authorization))
+        site = runtime.settings_at(found.revision)
+        if not site.api_enabled:
+            return Reply(400, envelope([{"message": FEATURE_OFF}]))
+        if not json_content_type(header(scope, b"content-type")):
+            message = "Invalid request, the Content-Type must be application/json"
+            return Reply(415, envelope([_safe(message, "request")]))
+        try:
+            caller = authenticate(found, authorization is not None, int(time.time()))
+        except AuthenticationError as exc:
+            level = _level(site, client_debug_level(found.row))
+            headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
+            return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
+        context = RequestContext(runtime.engine, site, caller)
+        try:
             return self.execute(context, body, grj)
+        finally:
+            context.close()
 
     def execute(self, context: RequestContext, body: bytes, grj: bool) -> Reply:
         level = _level(context.site, context.caller.response_debug)

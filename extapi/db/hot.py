@@ -1,0 +1,94 @@
+"""A dedicated driver-level connection for the two reads every API request makes.
+
+Going through the pool and SQL compilation for these costs several times the query itself, so
+each worker keeps one autocommit DBAPI connection for them: the site revision (every request)
+and the token row (only when the token is not cached for the current revision).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from extapi.db.engine import is_sqlite
+
+__all__ = ["HotReader", "TOKEN_ROW_COLUMNS"]
+
+TOKEN_ROW_COLUMNS = (
+    "expires",
+    "client_pk",
+    "client_id",
+    "status",
+    "tenant_id",
+    "user_id",
+    "response_debug",
+    "client_rate_limit",
+    "uid",
+    "suspended",
+    "deleted",
+    "user_tenant_id",
+    "timezone",
+    "admin_id",
+)
+
+_TOKEN_SQL = """
+    SELECT t.expires, c.id, c.client_id, c.status, c.tenant_id,
+           c.user_id, s.response_debug, s.client_rate_limit,
+           u.id, u.suspended, u.deleted, u.tenant_id, u.timezone,
+           a.user_id
+    FROM access_tokens t
+    JOIN api_clients c ON c.id = t.client_id
+    JOIN api_client_settings s ON s.client_id = c.id
+    LEFT JOIN users u ON u.id = c.user_id
+    LEFT JOIN site_admins a ON a.user_id = u.id
+    WHERE t.token_hash = {param}
+"""
+_REVISION_SQL = "SELECT revision FROM site_revision WHERE id = 1"
+
+
+class HotReader:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sqlite = is_sqlite(str(engine.url))
+        self._token_sql = _TOKEN_SQL.format(param="?" if self.sqlite else "%s")
+        self._conn: Any = None
+
+    def _connect(self) -> Any:
+        raw = self.engine.raw_connection()
+        driver: Any = raw.driver_connection
+        if self.sqlite:
+            driver.isolation_level = None  # autocommit: no transaction left open
+        else:
+            raw.rollback()
+            driver.autocommit = True
+        self._raw = raw
+        return driver
+
+    def _run(self, sql: str, params: tuple[Any, ...]) -> Any:
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = self._connect()
+            try:
+                cursor = self._conn.execute(sql, params)
+                return cursor.fetchone()
+            except Exception:
+                # A dropped server connection: reconnect once, then let the error surface.
+                self.close()
+                if attempt == 2:
+                    raise
+        return None
+
+    def revision(self) -> int:
+        return int(self._run(_REVISION_SQL, ())[0])
+
+    def token_row(self, token_hash: str) -> dict[str, Any] | None:
+        row = self._run(self._token_sql, (token_hash,))
+        return None if row is None else dict(zip(TOKEN_ROW_COLUMNS, row, strict=True))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._raw.invalidate()
+            finally:
+                self._conn = None
