@@ -106,21 +106,28 @@ class TokenGate:
         self._rows: dict[str, dict[str, Any]] = {}
 
     def check(self, token: str | None) -> TokenLookup:
-        revision = self.reader.revision()
+        """One indexed read per request: the revision when the token is cached for it, else
+        the revision and the token's row together."""
+        # Keyed by the presented token itself, so a cache hit costs no HMAC; the map lives only
+        # in this process's memory, like the request that carried the token.
+        row = self._rows.get(token) if token else None
+        if row is not None:
+            revision = self.reader.revision()
+            if revision == self._revision:
+                return TokenLookup(revision, row)
+        if token is None:
+            return self._at(self.reader.revision(), None, None)
+        revision, row = self.reader.revision_and_token(self.hasher.digest(token))
+        return self._at(revision, token, row)
+
+    def _at(self, revision: int, token: str | None, row: dict[str, Any] | None) -> TokenLookup:
         if revision != self._revision:
             self._rows.clear()
             self._revision = revision
-        if token is None:
-            return TokenLookup(revision, None)
-        # Keyed by the presented token itself: a cache hit then costs no HMAC. The map lives
-        # only in this process's memory, like the request that carried the token.
-        row = self._rows.get(token)
-        if row is None:
-            row = self.reader.token_row(self.hasher.digest(token))
-            if row is not None:
-                if len(self._rows) >= self.size:
-                    self._rows.pop(next(iter(self._rows)))
-                self._rows[token] = row
+        if token is not None and row is not None:
+            if len(self._rows) >= self.size:
+                self._rows.pop(next(iter(self._rows)))
+            self._rows[token] = row
         return TokenLookup(revision, row)
 
 

@@ -1,8 +1,8 @@
-"""A dedicated driver-level connection for the two reads every API request makes.
+"""A dedicated driver-level connection for the one read every API request makes.
 
-Going through the pool and SQL compilation for these costs several times the query itself, so
-each worker keeps one autocommit DBAPI connection for them: the site revision (every request)
-and the token row (only when the token is not cached for the current revision).
+Going through the pool and SQL compilation would cost several times the query itself, so each
+worker keeps one autocommit DBAPI connection for it: the site revision alone when the token is
+cached, or the revision and the token's row together in one statement when it is not.
 """
 
 from __future__ import annotations
@@ -32,26 +32,28 @@ TOKEN_ROW_COLUMNS = (
     "admin_id",
 )
 
-_TOKEN_SQL = """
-    SELECT t.expires, c.id, c.client_id, c.status, c.tenant_id,
+_REVISION_SQL = "SELECT revision FROM site_revision WHERE id = 1"
+# The revision and a token's row in one statement, for tokens not yet cached.
+_REVISION_AND_TOKEN_SQL = """
+    SELECT r.revision, t.expires, c.id, c.client_id, c.status, c.tenant_id,
            c.user_id, s.response_debug, s.client_rate_limit,
            u.id, u.suspended, u.deleted, u.tenant_id, u.timezone,
            a.user_id
-    FROM access_tokens t
-    JOIN api_clients c ON c.id = t.client_id
-    JOIN api_client_settings s ON s.client_id = c.id
+    FROM site_revision r
+    LEFT JOIN access_tokens t ON t.token_hash = {param}
+    LEFT JOIN api_clients c ON c.id = t.client_id
+    LEFT JOIN api_client_settings s ON s.client_id = c.id
     LEFT JOIN users u ON u.id = c.user_id
     LEFT JOIN site_admins a ON a.user_id = u.id
-    WHERE t.token_hash = {param}
+    WHERE r.id = 1
 """
-_REVISION_SQL = "SELECT revision FROM site_revision WHERE id = 1"
 
 
 class HotReader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = is_sqlite(str(engine.url))
-        self._token_sql = _TOKEN_SQL.format(param="?" if self.sqlite else "%s")
+        self._token_sql = _REVISION_AND_TOKEN_SQL.format(param="?" if self.sqlite else "%s")
         self._conn: Any = None
 
     def _connect(self) -> Any:
@@ -82,9 +84,12 @@ class HotReader:
     def revision(self) -> int:
         return int(self._run(_REVISION_SQL, ())[0])
 
-    def token_row(self, token_hash: str) -> dict[str, Any] | None:
-        row = self._run(self._token_sql, (token_hash,))
-        return None if row is None else dict(zip(TOKEN_ROW_COLUMNS, row, strict=True))
+    def revision_and_token(self, token_hash: str) -> tuple[int, dict[str, Any] | None]:
+        """The revision, and the token's joined row (None for an unknown token)."""
+        revision, *row = self._run(self._token_sql, (token_hash,))
+        if row[0] is None:  # no such token: every joined column is NULL
+            return int(revision), None
+        return int(revision), dict(zip(TOKEN_ROW_COLUMNS, row, strict=True))
 
     def close(self) -> None:
         if self._conn is not None:

@@ -380,3 +380,18 @@ def test_only_hashes_of_secrets_and_tokens_are_stored(runtime, http):
         dump += "\n".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM access_tokens"))
     assert client.secret not in dump
     assert token not in dump
+
+
+def test_token_cache_never_outlives_a_change(runtime, http):
+    # given a token that has been used (and so cached by the worker)
+    client = make_api_client(runtime)
+    token = fetch_token(http, client)
+    assert "data" in graphql(http, token, STATUS).json()
+    # when the client is disabled in another connection, then re-enabled
+    with runtime.engine.begin() as conn:
+        clients.set_client_status(conn, client.client_id, False)
+    # then the cached row is not used
+    assert "errors" in graphql(http, token, STATUS).json()
+    with runtime.engine.begin() as conn:
+        clients.set_client_status(conn, client.client_id, True)
+    assert "data" in graphql(http, token, STATUS).json()

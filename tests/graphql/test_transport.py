@@ -143,3 +143,22 @@ def test_unicode_and_slashes_are_not_escaped(probe_http, runtime):
     query = '{ probe_echo(text: "Zoë/Ōtautahi") }'
     response = graphql(probe_http, token, {"query": query})
     assert "Zoë/Ōtautahi".encode() in response.content
+
+
+def test_request_text_is_never_reflected_into_headers(http, token):
+    # given request values carrying CR/LF and a fake header
+    body = {"query": "{ __typename }", "operationName": "x\r\nSet-Cookie: pwned=1"}
+    response = http.post(
+        GRAPHQL_PATH,
+        json=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json\r\nX-Injected: 1".replace("\r\n", " "),
+        },
+    )
+    # then the answer is an ordinary request error and no header came from the request
+    assert response.json()["errors"][0]["debugMessage"] == (
+        "Invalid request, validation of operationName failed"
+    )
+    assert "set-cookie" not in response.headers
+    assert "x-injected" not in response.headers

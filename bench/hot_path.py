@@ -1,0 +1,100 @@
+"""What "changes apply at once" costs per request: micro-timings of the hot-path checks.
+
+Every API request reads the site revision (one tiny indexed read) so that a change made by any
+process applies to the next request; the token row is read only when the token is not cached
+for that revision. This script times each piece in-process, on SQLite (a temp file) or on the
+database given with ``--database-url``:
+
+    .venv/bin/python -m bench.hot_path [--database-url postgresql://.../DB] [--iterations 20000]
+
+With ``--database-url`` the named PostgreSQL database is dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.run import reset_postgres
+from extapi.access.roles import assign_role
+from extapi.auth import clients
+from extapi.auth.tokens import issue_token
+from extapi.config import Config
+from extapi.people.users import NewUser, create_user
+from extapi.runtime import Runtime, open_runtime
+from extapi.settings.site import load_site_settings
+
+
+def _setup(runtime: Runtime) -> str:
+    """A service account, a client and one token; returns the token."""
+    with runtime.engine.begin() as conn:
+        site = load_site_settings(conn)
+        user_id = create_user(
+            conn, NewUser("bench.svc", "svc@example.com", "Bench", "Service"), site
+        )
+        assign_role(conn, "apiuser", user_id, None)
+        row, _ = clients.add_client(conn, runtime.hasher, site, clients.NewClient("b", user_id))
+        return issue_token(conn, runtime.hasher, int(row["id"]), 3600).access_token
+
+
+def _time(fn: Callable[[], object], iterations: int, rounds: int = 5) -> float:
+    """Median over ``rounds`` of the mean microseconds per call."""
+    fn()
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(iterations):
+            fn()
+        samples.append((time.perf_counter() - start) / iterations * 1e6)
+    return statistics.median(samples)
+
+
+def _measure(runtime: Runtime, token: str, iterations: int) -> list[tuple[str, float]]:
+    gate = runtime.tokens
+
+    def uncached() -> object:
+        gate._rows.clear()  # force the joined revision + token read
+        return gate.check(token)
+
+    revision = runtime.reader.revision()
+    return [
+        ("site revision read (every request)", _time(runtime.reader.revision, iterations)),
+        ("token check, cached for this revision", _time(lambda: gate.check(token), iterations)),
+        (
+            "token check, cache miss (HMAC + revision and token in one read)",
+            _time(uncached, iterations),
+        ),
+        ("HMAC-SHA256 of the token", _time(lambda: runtime.hasher.digest(token), iterations)),
+        (
+            "site settings, unchanged revision",
+            _time(lambda: runtime.settings_at(revision), iterations),
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--iterations", type=int, default=20000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'hot.db'}"
+        if args.database_url:
+            reset_postgres(url)  # a clean database: the setup creates fixed usernames
+        runtime = open_runtime(Config(database_url=url, secret_key="bench"))
+        try:
+            results = _measure(runtime, _setup(runtime), args.iterations)
+        finally:
+            runtime.close()
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"| check ({backend}) | µs per request |\n|---|---:|")
+    for label, micros in results:
+        print(f"| {label} | {micros:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
