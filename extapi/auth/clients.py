@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from extapi.auth.secrets import SecretHasher, new_client_id, new_client_secret
 from extapi.auth.service_accounts import VALID, account_status
@@ -28,6 +28,7 @@ __all__ = [
     "rotate_secret",
     "update_client_settings",
     "check_service_account",
+    "credentials_row",
 ]
 
 NAME_MAX = 75
@@ -163,6 +164,23 @@ def get_client(conn: Connection, client_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFoundError(f"API client '{client_id}' does not exist.")
     return dict(row)
+
+
+_CREDENTIALS = (
+    select(
+        api_clients.c.id,
+        api_clients.c.secret_hash,
+        api_clients.c.status,
+        api_client_settings.c.default_token_expiry_time,
+    )
+    .join(api_client_settings, api_client_settings.c.client_id == api_clients.c.id)
+    .where(api_clients.c.client_id == bindparam("client_id"))
+)
+
+
+def credentials_row(conn: Connection, client_id: str) -> Any:
+    """What the token endpoint needs to authenticate a client, or None for an unknown id."""
+    return conn.execute(_CREDENTIALS, {"client_id": client_id}).first()
 
 
 def set_client_status(conn: Connection, client_id: str, enabled: bool) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
-from sqlalchemy import select
 
+from extapi.auth.clients import credentials_row
 from extapi.auth.oauth_errors import (
     AccessDenied,
     InvalidClient,
@@ -19,7 +19,6 @@ from extapi.auth.oauth_errors import (
     UnsupportedGrantType,
 )
 from extapi.auth.tokens import issue_token, token_lifetime
-from extapi.db.tables import api_client_settings, api_clients
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, read_body, send_bytes
 from extapi.runtime import Runtime
 
@@ -135,16 +134,7 @@ class TokenEndpoint:
             creds = credentials(form, authorization)
             if creds.client_id is None:
                 raise InvalidRequest("Check the `client_id` parameter")
-            row = conn.execute(
-                select(
-                    api_clients.c.id,
-                    api_clients.c.secret_hash,
-                    api_clients.c.status,
-                    api_client_settings.c.default_token_expiry_time,
-                )
-                .join(api_client_settings, api_client_settings.c.client_id == api_clients.c.id)
-                .where(api_clients.c.client_id == creds.client_id)
-            ).first()
+            row = credentials_row(conn, creds.client_id)
             # Hash even for an unknown client so that timing does not tell the two apart.
             stored = row.secret_hash if row is not None else _NO_SUCH_CLIENT
             secret_ok = runtime.hasher.matches(creds.client_secret or "", stored)

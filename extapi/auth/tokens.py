@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, bindparam, delete, insert
 
 from extapi.auth.secrets import SecretHasher, new_access_token
 from extapi.auth.service_accounts import VALID, account_status
@@ -60,25 +60,30 @@ def token_lifetime(client_expiry: int, site: SiteSettings) -> int:
     return LIBRARY_DEFAULT_LIFETIME
 
 
+# Built once: SQLAlchemy then reuses their compiled form instead of rebuilding them per call.
+_SWEEP = delete(access_tokens).where(
+    (access_tokens.c.client_id == bindparam("client"))
+    & (access_tokens.c.expires < bindparam("now"))
+)
+_INSERT = insert(access_tokens)
+
+
 def issue_token(
     conn: Connection, hasher: SecretHasher, client_pk: int, lifetime: int, scope: str = ""
 ) -> IssuedToken:
     """Store a new token (earlier ones stay valid) and sweep this client's expired ones."""
     now = int(time.time())
     token = new_access_token()
+    conn.execute(_SWEEP, {"client": client_pk, "now": now})
     conn.execute(
-        delete(access_tokens).where(
-            (access_tokens.c.client_id == client_pk) & (access_tokens.c.expires < now)
-        )
-    )
-    conn.execute(
-        insert(access_tokens).values(
-            token_hash=hasher.digest(token),
-            client_id=client_pk,
-            scope=scope,
-            expires=now + lifetime,
-            time_created=now,
-        )
+        _INSERT,
+        {
+            "token_hash": hasher.digest(token),
+            "client_id": client_pk,
+            "scope": scope,
+            "expires": now + lifetime,
+            "time_created": now,
+        },
     )
     return IssuedToken(token, lifetime)
 
