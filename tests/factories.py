@@ -15,7 +15,16 @@ from extapi.people.users import NewUser, create_user
 from extapi.runtime import Runtime
 from extapi.settings.site import load_site_settings
 
-__all__ = ["ApiClient", "make_user", "make_tenant", "make_api_client", "fetch_token", "TOKEN_PATH"]
+__all__ = [
+    "ApiClient",
+    "make_user",
+    "make_tenant",
+    "make_api_client",
+    "fetch_token",
+    "graphql",
+    "masked_error",
+    "TOKEN_PATH",
+]
 
 TOKEN_PATH = "/totara/oauth2/token.php"
 GRAPHQL_PATH = "/api/graphql.php"
@@ -88,3 +97,17 @@ def graphql(
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
     return http.post(GRAPHQL_PATH, json=body, headers=all_headers)
+
+
+def masked_error(reason: str) -> dict[str, Any]:
+    """Totara's envelope for a hidden error at the Normal level: the reason in both places."""
+    return {
+        "errors": [
+            {
+                "debugMessage": reason,
+                "message": "Internal server error",
+                "extensions": {"category": "internal", "debugMessage": reason},
+            }
+        ],
+        "error": "Internal server error",
+    }

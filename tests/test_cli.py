@@ -33,6 +33,22 @@ def _json(result) -> dict:
     return json.loads(result.stdout)
 
 
+def _add_user(run, username: str, *extra: str) -> None:
+    run(
+        "user",
+        "add",
+        "--username",
+        username,
+        "--email",
+        f"{username}@example.com",
+        "--firstname",
+        "Test",
+        "--lastname",
+        "User",
+        *extra,
+    )
+
+
 def test_full_client_registration_flow(run, http):
     # given a service account with the API User role
     run(

@@ -21,18 +21,6 @@ def _cli(server, *args: str) -> None:
     )
 
 
-def _token(server, client) -> str:
-    response = httpx.post(
-        server.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.secret,
-        },
-    )
-    return str(response.json()["access_token"])
-
-
 def _ask_many(server, token: str, times: int = 12) -> list[dict]:
     """Separate connections, so that requests spread over the worker processes."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -50,7 +38,7 @@ def server(config, runtime, tmp_path):
 def test_disabling_a_client_from_the_cli_blocks_its_tokens_in_every_worker(runtime, server):
     # given a client whose token works in both workers
     client = make_api_client(runtime)
-    token = _token(server, client)
+    token = server.token(client.client_id, client.secret)
     assert all(body == OK for body in _ask_many(server, token))
     # when another process disables the client
     _cli(server, "client", "disable", client.client_id)
@@ -67,7 +55,7 @@ def test_disabling_a_client_from_the_cli_blocks_its_tokens_in_every_worker(runti
 def test_a_new_error_level_applies_to_the_next_error(runtime, server):
     # given errors shown at Normal
     client = make_api_client(runtime)
-    token = _token(server, client)
+    token = server.token(client.client_id, client.secret)
     bad = {"query": "{ totara_webapi_status { status } }", "operationName": "bad-name"}
     headers = {"Authorization": f"Bearer {token}"}
     assert (
@@ -84,7 +72,7 @@ def test_a_new_error_level_applies_to_the_next_error(runtime, server):
 
 def test_suspending_the_service_account_applies_at_once(runtime, server):
     client = make_api_client(runtime)
-    token = _token(server, client)
+    token = server.token(client.client_id, client.secret)
     with runtime.engine.connect() as conn:
         username = conn.exec_driver_sql(
             f"SELECT username FROM users WHERE id = {client.user_id}"

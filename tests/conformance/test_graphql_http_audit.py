@@ -13,7 +13,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from extapi.runtime import Runtime
@@ -53,17 +52,7 @@ def node() -> str:
 
 def _client_token(runtime: Runtime, server: LiveServer) -> str:
     client = make_api_client(runtime)
-    response = httpx.post(
-        server.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.secret,
-        },
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    return server.token(client.client_id, client.secret)
 
 
 def _run_audit(node: str, url: str, token: str) -> list[AuditResult]:

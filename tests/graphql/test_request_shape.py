@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import GRAPHQL_PATH, fetch_token, graphql, make_api_client
+from tests.factories import GRAPHQL_PATH, fetch_token, graphql, make_api_client, masked_error
 
 STATUS = "{ totara_webapi_status { status } }"
 OK = {"data": {"totara_webapi_status": {"status": "ok"}}}
@@ -23,19 +23,6 @@ def _post_raw(http, token: str, body: bytes):
     )
 
 
-def _masked(reason: str) -> dict:
-    return {
-        "errors": [
-            {
-                "debugMessage": reason,
-                "message": "Internal server error",
-                "extensions": {"category": "internal", "debugMessage": reason},
-            }
-        ],
-        "error": "Internal server error",
-    }
-
-
 @pytest.mark.parametrize(
     "body",
     [b"", b"   ", b"not json", b"{", b"[]", b"{}", b'"text"', b"42", b"null", b"\xff\xfe{}"],
@@ -43,27 +30,27 @@ def _masked(reason: str) -> dict:
 def test_empty_or_unreadable_bodies(http, token, body):
     response = _post_raw(http, token, body)
     assert response.status_code == 200
-    assert response.json() == _masked("Invalid request, request cannot be empty")
+    assert response.json() == masked_error("Invalid request, request cannot be empty")
 
 
 def test_deeply_nested_json_is_refused_cleanly(http, token):
     body = b'{"query":"{ __typename }","variables":' + b"[" * 5000 + b"]" * 5000 + b"}"
     response = _post_raw(http, token, body)
     assert response.status_code == 200
-    assert response.json() == _masked("Invalid request, request cannot be empty")
+    assert response.json() == masked_error("Invalid request, request cannot be empty")
 
 
 @pytest.mark.parametrize("key", ["queryId", "id", "documentid"])
 def test_persisted_queries_are_refused(http, token, key):
     response = graphql(http, token, {"query": STATUS, key: "abc"})
-    assert response.json() == _masked(
+    assert response.json() == masked_error(
         "Invalid request, we do not support standard persistent queries"
     )
 
 
 @pytest.mark.parametrize("body", [{"variables": {}}, {"query": ""}, {"query": None}])
 def test_missing_query(http, token, body):
-    assert graphql(http, token, body).json() == _masked("Query parameter is missing")
+    assert graphql(http, token, body).json() == masked_error("Query parameter is missing")
 
 
 def test_non_string_query_is_a_client_safe_request_error(http, token):
@@ -83,7 +70,7 @@ def test_any_graphql_name_is_a_valid_operation_name(http, token, name):
 @pytest.mark.parametrize("name", ["bad-name", "1abc", "has space", 5, {"a": 1}, ["x"]])
 def test_invalid_operation_names(http, token, name):
     response = graphql(http, token, {"query": STATUS, "operationName": name})
-    assert response.json() == _masked("Invalid request, validation of operationName failed")
+    assert response.json() == masked_error("Invalid request, validation of operationName failed")
 
 
 @pytest.mark.parametrize("name", [None, ""])
@@ -159,17 +146,17 @@ def test_batch_answers_each_operation_in_order(http, token):
 def test_a_bad_element_fails_the_whole_batch(http, token):
     batch = [{"query": STATUS}, {"queryId": "x", "query": STATUS}]
     body = graphql(http, token, batch).json()
-    assert body == _masked("Invalid request, we do not support standard persistent queries")
+    assert body == masked_error("Invalid request, we do not support standard persistent queries")
 
 
 def test_non_object_element_fails_the_whole_batch(http, token):
     body = graphql(http, token, [{"query": STATUS}, 5]).json()
-    assert body == _masked("Invalid request, request cannot be empty")
+    assert body == masked_error("Invalid request, request cannot be empty")
 
 
 def test_huge_batches_are_refused(http, token):
     body = graphql(http, token, [{"query": STATUS}] * 51).json()
-    assert body == _masked(
+    assert body == masked_error(
         "Invalid request, a batch may hold at most 50 operations but this one holds 51"
     )
 

@@ -32,6 +32,20 @@ class LiveServer:
     def graphql_url(self) -> str:
         return f"{self.url}/api/graphql.php"
 
+    def token(self, client_id: str, client_secret: str) -> str:
+        """A fresh access token from the live token endpoint."""
+        response = httpx.post(
+            self.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": client_secret,
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
 
 def free_port() -> int:
     with socket.socket() as sock:
