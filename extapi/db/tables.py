@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "site_settings",
     "site_revision",
     "site_keys",
+    "profile_fields",
+    "profile_data",
 ]
 
 metadata = MetaData()
@@ -208,4 +211,37 @@ site_keys = Table(
     metadata,
     Column("name", String(50), primary_key=True),
     Column("value", String(255), nullable=False),
+)
+
+# Custom profile fields (Moodle's user_info_field / user_info_data).
+profile_fields = Table(
+    "profile_fields",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shortname", String(100), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    # checkbox, menu, text, textarea, datetime, date
+    Column("datatype", String(20), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    # 0 not visible, 1 visible to the user, 2 visible to everyone (Moodle's PROFILE_VISIBLE_*)
+    Column("visible", SmallInteger, nullable=False, default=2),
+    Column("locked", Boolean, nullable=False, default=False),
+    # menu options, one per line
+    Column("options", Text, nullable=False, default=""),
+    Column("defaultdata", Text, nullable=False, default=""),
+    Column("sortorder", Integer, nullable=False, default=0),
+    Column("timecreated", BigInteger, nullable=False),
+)
+
+profile_data = Table(
+    "profile_data",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "field_id", Integer, ForeignKey("profile_fields.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("data", Text, nullable=False),
+    Column("dataformat", SmallInteger, nullable=False, default=0),
+    UniqueConstraint("user_id", "field_id", name="uq_profile_data_user_field"),
 )

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from extapi.access.principal import Principal, load_grants
 from extapi.auth.tokens import ApiCaller
+from extapi.people.user_changes import Actor
 from extapi.settings.site import SiteSettings
 
 __all__ = ["RequestContext"]
@@ -26,7 +28,9 @@ class RequestContext:
     engine: Engine
     site: SiteSettings
     caller: ApiCaller
+    base_url: str = "http://localhost"
     principal: Principal = field(init=False)
+    loaders: dict[str, Any] = field(default_factory=dict, init=False)
     _conn: Connection | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -35,6 +39,10 @@ class RequestContext:
             tenant_id=self.caller.user_tenant_id,
             loader=lambda: load_grants(self.conn, self.caller.user_id),
         )
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.principal, self.site, self.timezone)
 
     @property
     def conn(self) -> Connection:

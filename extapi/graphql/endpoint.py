@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = ["GraphQLEndpoint"]
 
 JSON = b"application/json; charset=utf-8"
 GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
 FEATURE_OFF = "Feature api is not available."
 _STATIC_HEADERS = [
@@ -133,11 +135,14 @@ class GraphQLEndpoint:
             level = _level(site, client_debug_level(found.row))
             headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
             return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
-        context = RequestContext(runtime.engine, site, caller)
+        context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
         try:
             return self.execute(context, body, grj)
         finally:
             context.close()
+
+    def _base_url(self, scope: Scope) -> str:
+        return self.runtime.config.public_url or _scheme_and_host(scope)
 
     def execute(self, context: RequestContext, body: bytes, grj: bool) -> Reply:
         level = _level(context.site, context.caller.response_debug)
@@ -159,6 +164,13 @@ class GraphQLEndpoint:
             return Reply(200, payloads)
         status = 400 if grj and outcomes[0].request_error else 200
         return Reply(status, payloads[0])
+
+
+def _scheme_and_host(scope: Scope) -> str:
+    host = header(scope, b"host") or "localhost"
+    if not _HOST.match(host):
+        host = "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}"
 
 
 def _level(site: SiteSettings, client_level: int | None) -> int:

@@ -9,16 +9,23 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, build_ast_schema, parse
 
-from extapi.graphql.resolvers import status
+from extapi.graphql.resolvers import status, users
 from extapi.graphql.scalars import bind_scalars
 
 __all__ = ["build_schema", "assemble_schema", "schema_sdl", "RESOLVERS"]
 
 # Order matters only in that core.graphqls declares the root types the others extend.
-SDL_FILES = ("core.graphqls", "status.graphqls")
+SDL_FILES = (
+    "core.graphqls",
+    "status.graphqls",
+    "user.graphqls",
+    "hierarchy.graphqls",
+    "job.graphqls",
+)
 
 RESOLVERS: dict[str, Callable[..., Any]] = {}
 RESOLVERS.update(status.RESOLVERS)  # each area module exports its own mapping
+RESOLVERS.update(users.RESOLVERS)
 
 
 def schema_sdl() -> str:

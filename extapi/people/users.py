@@ -133,11 +133,21 @@ def set_suspended(conn: Connection, user_id: int, suspended: bool) -> None:
 
 
 def soft_delete(conn: Connection, user_id: int) -> None:
-    """Mark a user deleted; the row stays so that references and audit entries still resolve."""
+    """Mark a user deleted. The row stays so that history still resolves, but its username,
+    idnumber and email are released (as Moodle does) so they can be used again."""
+    now = int(time.time())
     conn.execute(
         update(users)
         .where(users.c.id == user_id)
-        .values(deleted=True, timemodified=int(time.time()))
+        .values(
+            deleted=True,
+            suspended=False,
+            username=f"deleted.{user_id}.{now}",
+            idnumber="",
+            email="",
+            password="",
+            timemodified=now,
+        )
     )
     conn.execute(delete(site_admins).where(site_admins.c.user_id == user_id))
     revision.bump(conn)

@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from extapi.graphql.dates import format_date
+from extapi.dates import format_date
 
 __all__ = ["RESOLVERS"]
 

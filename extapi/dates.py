@@ -59,11 +59,11 @@ _INVALID = "Invalid date format"
 
 
 @lru_cache(maxsize=256)
-def _zone(name: str) -> tzinfo:
+def zone(name: str) -> tzinfo:
     """Return the tzinfo for an IANA name, falling back to UTC when it is unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         return UTC
 
 
@@ -154,7 +154,7 @@ def format_date(timestamp: int | None, fmt: str, tz: str) -> str | None:
     if fmt == "TIMESTAMP":
         return str(timestamp)
     try:
-        moment = datetime.fromtimestamp(timestamp, _zone(tz))
+        moment = datetime.fromtimestamp(timestamp, zone(tz))
     except (OverflowError, OSError) as exc:
         raise ValueError(f"Timestamp out of range: {timestamp}") from exc
     return _RENDERERS[fmt](moment)
@@ -207,7 +207,7 @@ def _from_string(text: str, tz: str) -> int | None:
 def _iso_to_timestamp(match: re.Match[str], tz: str) -> int:
     parts = match.groupdict()
     offset = parts["offset"]
-    zone = _zone(tz) if offset is None else _fixed_offset(offset)
+    zone = zone(tz) if offset is None else _fixed_offset(offset)
     try:
         moment = datetime(
             int(parts["year"]),

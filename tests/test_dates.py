@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from extapi.graphql.dates import FORMATS, format_date, parse_date_input
+from extapi.dates import FORMATS, format_date, parse_date_input
 
 # 2022-09-01 10:06:53 UTC, a Thursday.
 SEPT_FIRST = 1662026813

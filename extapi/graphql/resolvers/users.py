@@ -1,0 +1,224 @@
+"""Resolvers of the people area: thin calls into :mod:`extapi.people`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from extapi.access.principal import has_capability
+from extapi.dates import format_date
+from extapi.graphql.formats import HTML_CODE, PLAIN_CODE, format_text
+from extapi.graphql.loaders import BatchLoader
+from extapi.people import listing, profile_fields, rules, user_changes
+from extapi.people.users import get_user
+from extapi.people.visibility import can_see, can_see_raw_description
+
+__all__ = ["RESOLVERS"]
+
+User = Mapping[str, Any]
+FORMAT_NAMES = {0: "HTML", 1: "HTML", 2: "PLAIN", 4: "MARKDOWN", 5: "JSON_EDITOR"}
+DEFAULT_PICTURE = "/theme/image.php/ventura/core/1/u/"
+
+
+def _context(info: GraphQLResolveInfo) -> Any:
+    return info.context
+
+
+def _custom_fields(info: GraphQLResolveInfo) -> BatchLoader[list[dict[str, Any]]]:
+    ctx = _context(info)
+    loader = ctx.loaders.get("custom_fields")
+    if loader is None:
+        loader = BatchLoader(lambda ids: profile_fields.values_for_users(ctx.conn, ids), [])
+        ctx.loaders["custom_fields"] = loader
+    return loader
+
+
+# --- queries and mutations --------------------------------------------------------------------
+def resolve_users(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> dict[str, Any]:
+    ctx = _context(info)
+    page = listing.list_users(ctx.conn, ctx.actor, query)
+    _custom_fields(info).expect(int(u["id"]) for u in page.items)
+    return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
+
+
+def _fresh_user(info: GraphQLResolveInfo, user_id: int) -> dict[str, Any]:
+    _custom_fields(info).forget(user_id)
+    return get_user(_context(info).conn, user_id)
+
+
+def resolve_create(_root: Any, info: GraphQLResolveInfo, input: Any) -> dict[str, Any]:
+    ctx = _context(info)
+    with ctx.transaction() as conn:
+        user_id = user_changes.create_user(conn, ctx.actor, input)
+    return {"user": _fresh_user(info, user_id)}
+
+
+def resolve_update(
+    _root: Any, info: GraphQLResolveInfo, input: Any, target_user: Any
+) -> dict[str, Any]:
+    ctx = _context(info)
+    with ctx.transaction() as conn:
+        user_id = user_changes.update_user(conn, ctx.actor, target_user, input)
+    return {"user": _fresh_user(info, user_id)}
+
+
+def resolve_delete(_root: Any, info: GraphQLResolveInfo, target_user: Any) -> dict[str, Any]:
+    ctx = _context(info)
+    with ctx.transaction() as conn:
+        user_id = user_changes.delete_user(conn, ctx.actor, target_user)
+    return {"user_id": user_id}
+
+
+# --- core_user fields -------------------------------------------------------------------------
+def _visible(info: GraphQLResolveInfo, user: User, field: str) -> bool:
+    return can_see(_context(info).principal, user, field)
+
+
+def _text_field(name: str) -> Callable[..., str | None]:
+    def resolve(user: User, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+        if not _visible(info, user, name):
+            return None
+        return format_text(user[name], format)
+
+    return resolve
+
+
+def _plain_field(name: str) -> Callable[..., Any]:
+    def resolve(user: User, info: GraphQLResolveInfo) -> Any:
+        return user[name] if _visible(info, user, name) else None
+
+    return resolve
+
+
+def _date_field(name: str) -> Callable[..., str | None]:
+    def resolve(user: User, info: GraphQLResolveInfo, format: str = "TIMESTAMP") -> str | None:
+        if not _visible(info, user, name):
+            return None
+        return format_date(int(user[name]) or None, format, _context(info).timezone)
+
+    return resolve
+
+
+def resolve_fullname(user: User, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
+    return format_text(f"{user['firstname']} {user['lastname']}", format) or ""
+
+
+def resolve_email(user: User, info: GraphQLResolveInfo) -> str | None:
+    return (user["email"] or None) if _visible(info, user, "email") else None
+
+
+def resolve_country(user: User, _info: GraphQLResolveInfo) -> str | None:
+    return rules.country_name(user["country"]) if user["country"] else None
+
+
+def resolve_description(user: User, info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
+    if format == "RAW" and not can_see_raw_description(_context(info).principal, user):
+        return None
+    stored = int(user["descriptionformat"])
+    return format_text(user["description"], format, stored if stored != 0 else HTML_CODE)
+
+
+def resolve_descriptionformat(user: User, _info: GraphQLResolveInfo) -> str:
+    return FORMAT_NAMES.get(int(user["descriptionformat"]), "HTML")
+
+
+def _picture(size: str) -> Callable[..., str]:
+    def resolve(_user: User, info: GraphQLResolveInfo) -> str:
+        return f"{_context(info).base_url}{DEFAULT_PICTURE}{size}"
+
+    return resolve
+
+
+def resolve_picture_alt(user: User, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
+    return format_text(user["imagealt"] or f"{user['firstname']} {user['lastname']}", format) or ""
+
+
+def resolve_interests(user: User, info: GraphQLResolveInfo) -> str | None:
+    return (user["interests"] or None) if _visible(info, user, "interests") else None
+
+
+def resolve_custom_fields(user: User, info: GraphQLResolveInfo) -> list[dict[str, Any]] | None:
+    ctx = _context(info)
+    # Fields visible to everyone show to anyone who can see the user; the others need
+    # moodle/user:viewalldetails (Totara 17.2 and later).
+    sees_hidden = user["id"] == ctx.principal.user_id or has_capability(
+        ctx.principal, "moodle/user:viewalldetails", user["tenant_id"]
+    )
+    values = _custom_fields(info).load(int(user["id"]))
+    return [
+        {
+            "shortname": v["shortname"],
+            "data": v["data"],
+            "data_format": v["dataformat"],
+            "data_type": v["datatype"],
+        }
+        for v in values
+        if v["visible"] == profile_fields.VISIBLE_TO_ALL or sees_hidden
+    ]
+
+
+def resolve_job_assignments(_user: User, _info: GraphQLResolveInfo) -> list[Any]:
+    return []  # job assignments arrive with the organisation-structure work
+
+
+def resolve_card(user: User, info: GraphQLResolveInfo) -> dict[str, Any]:
+    base = _context(info).base_url
+    profile = f"{base}/user/profile.php?id={user['id']}"
+    name = f"{user['firstname']} {user['lastname']}"
+    return {
+        "profile_picture_url": f"{base}{DEFAULT_PICTURE}f1",
+        "profile_picture_alt": user["imagealt"] or name,
+        "profile_url": profile,
+        "display_fields": [
+            {"associate_url": profile, "value": name, "is_custom": False, "label": "Full name"}
+        ],
+    }
+
+
+def resolve_card_value(field: Mapping[str, Any], _info: Any, format: str = "PLAIN") -> Any:
+    return format_text(field["value"], format, PLAIN_CODE)
+
+
+_TEXT = (
+    "username",
+    "firstname",
+    "lastname",
+    "middlename",
+    "alternatename",
+    "address",
+    "phone1",
+    "phone2",
+    "department",
+    "institution",
+    "city",
+    "url",
+    "skype",
+)
+_PLAIN = ("idnumber", "firstnamephonetic", "lastnamephonetic", "lang", "theme", "timezone")
+
+RESOLVERS: dict[str, Callable[..., Any]] = {
+    "Query.core_user_users": resolve_users,
+    "Mutation.core_user_create_user": resolve_create,
+    "Mutation.core_user_update_user": resolve_update,
+    "Mutation.core_user_delete_user": resolve_delete,
+    "core_user.fullname": resolve_fullname,
+    "core_user.email": resolve_email,
+    "core_user.country": resolve_country,
+    "core_user.description": resolve_description,
+    "core_user.descriptionformat": resolve_descriptionformat,
+    "core_user.profileimageurl": _picture("f1"),
+    "core_user.profileimageurlsmall": _picture("f2"),
+    "core_user.profileimagealt": resolve_picture_alt,
+    "core_user.interests": resolve_interests,
+    "core_user.suspended": _plain_field("suspended"),
+    "core_user.firstaccess": _date_field("firstaccess"),
+    "core_user.lastaccess": _date_field("lastaccess"),
+    "core_user.custom_fields": resolve_custom_fields,
+    "core_user.job_assignments": resolve_job_assignments,
+    "core_user.card_display": resolve_card,
+    "core_user_card_display_field.value": resolve_card_value,
+    **{f"core_user.{name}": _text_field(name) for name in _TEXT},
+    **{f"core_user.{name}": _plain_field(name) for name in _PLAIN},
+}

@@ -1,0 +1,279 @@
+"""Totara-compatible cursor pagination (keyset pagination over SQLAlchemy Core).
+
+A query takes ``pagination: {cursor, limit, page}``; cursor queries ignore ``page``. The
+``next_cursor`` handed back is standard base64 (with padding) of compact JSON
+``{"limit": N, "columns": {<sort column>: <value in the last row>, ...}}``, or ``""`` when the
+page is the last one. The columns are the sort columns followed by the table's unique id as a
+tiebreaker, so every row has a distinct position and a walk returns each row exactly once.
+
+Typical use in a resolver::
+
+    request = page_request(args.get("pagination"), ["lastname"], descending=False)
+    query = select(...).order_by(*order_by(cols, request)).limit(fetch_limit(request))
+    condition = keyset_condition(cols, request)
+    if condition is not None:
+        query = query.where(condition)
+    items, next_cursor = finish_page(conn.execute(query).mappings().all(), request)
+
+Rules the caller must respect:
+
+* Sort columns must be ``NOT NULL``: a NULL never compares greater or smaller than a value,
+  so rows with NULL keys would be skipped or repeated.
+* Cursor values travel as JSON, so sort columns must hold JSON types (integers, strings,
+  floats, booleans); times are unix seconds in integer columns throughout this project.
+* Text columns are compared by the database, so case sensitivity and accent order follow the
+  database collation: byte order on SQLite, the column's collation on PostgreSQL. The same
+  data can therefore page in a different order on the two databases.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    SmallInteger,
+    UnaryExpression,
+    and_,
+    or_,
+)
+
+from extapi.errors import ValidationError
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "Cursor",
+    "PageRequest",
+    "page_request",
+    "keyset_condition",
+    "order_by",
+    "fetch_limit",
+    "finish_page",
+]
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT: int | None = None
+
+ERR_NOT_BASE64 = "Invalid cursor given, expected base64 encoded string"
+ERR_NOT_JSON = "Invalid cursor given, expected array encoded as json and base64."
+ERR_ORDER = "Order of query does not match given cursor"
+ERR_ABOVE_MAX = "Cursor limit has been set above maximum allowed"
+
+# A cursor's limit must be a GraphQL Int (signed 32 bits), like the ``limit`` argument.
+_INT32 = 2**31
+
+# JSON types a cursor column value may have, per the Python type SQLAlchemy reports for the
+# column. Columns of other types (or with no Python type) are not checked.
+_ACCEPTED_VALUES: dict[type, tuple[type, ...]] = {
+    int: (int,),
+    float: (int, float),
+    str: (str,),
+    bool: (bool,),
+}
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a sorted result: the page size and the sort key of the last row seen."""
+
+    limit: int
+    columns: dict[str, Any]
+
+    def encode(self) -> str:
+        """The cursor text as Totara writes it (PHP ``json_encode`` output, base64)."""
+        payload = json.dumps({"limit": self.limit, "columns": self.columns}, separators=(",", ":"))
+        # PHP escapes "/" in strings; a "/" can only occur inside JSON strings.
+        payload = payload.replace("/", "\\/")
+        return base64.b64encode(payload.encode("ascii")).decode("ascii")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """Read a cursor a client sent back; raise ``ValidationError`` if it is malformed."""
+        data = _parse_json(_unbase64(text))
+        if not isinstance(data, dict):
+            raise ValidationError(ERR_NOT_JSON)
+        limit, columns = data.get("limit"), data.get("columns")
+        if not _is_int(limit) or not -_INT32 <= limit < _INT32 or not isinstance(columns, dict):
+            raise ValidationError(ERR_NOT_JSON)
+        return cls(limit=limit, columns=columns)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What one page query needs: size (None: everything), position, and key order."""
+
+    limit: int | None
+    after: dict[str, Any] | None
+    sort: tuple[str, ...]
+    descending: bool
+
+
+def page_request(
+    pagination: Mapping[str, Any] | None,
+    sort_columns: Sequence[str],
+    descending: bool,
+    tiebreaker: str = "id",
+    max_limit: int | None = MAX_LIMIT,
+) -> PageRequest:
+    """Turn a query's ``pagination`` argument into a :class:`PageRequest`.
+
+    A cursor's own limit replaces ``pagination.limit``; a missing limit means
+    :data:`DEFAULT_LIMIT`, and zero or a negative number means no limit. A limit above
+    ``max_limit`` is refused; zero or below is not above it, so it still means no limit. The
+    cursor's column names must equal the sort (``sort_columns`` plus ``tiebreaker`` unless
+    already sorted by it), in order. A missing, null or empty cursor starts at the first row.
+    """
+    pagination = pagination or {}
+    sort = _sort_key(sort_columns, tiebreaker)
+    cursor_text = pagination.get("cursor")
+    cursor = Cursor.decode(cursor_text) if cursor_text else None
+    limit = cursor.limit if cursor is not None else pagination.get("limit")
+    if cursor is not None and tuple(cursor.columns) != sort:
+        raise ValidationError(ERR_ORDER)
+    return PageRequest(
+        limit=_effective_limit(limit, max_limit),
+        after=cursor.columns if cursor is not None else None,
+        sort=sort,
+        descending=descending,
+    )
+
+
+def keyset_condition(
+    columns: Mapping[str, ColumnElement[Any]], request: PageRequest
+) -> ColumnElement[bool] | None:
+    """The WHERE condition selecting rows strictly after the cursor, or None without one.
+
+    For a key ``(a, b, id)`` ascending this is ``a > :a OR (a = :a AND b > :b) OR (a = :a AND
+    b = :b AND id > :id)`` (``<`` when descending), written without row-value comparison so
+    SQLite and PostgreSQL both accept it. With two or more columns ``a >= :a`` is added in
+    front, which changes nothing in the result but lets the planner use an index on ``a``.
+    Raises ``ValidationError`` if a cursor value does not fit its column's type.
+    """
+    if request.after is None:
+        return None
+    keys = [
+        (columns[name], _cursor_value(columns[name], request.after[name])) for name in request.sort
+    ]
+    branches = [_branch(keys[:i], keys[i], request.descending) for i in range(len(keys))]
+    condition = or_(*branches)
+    if len(keys) == 1:
+        return condition
+    first, value = keys[0]
+    return and_(first <= value if request.descending else first >= value, condition)
+
+
+def order_by(
+    columns: Mapping[str, ColumnElement[Any]], request: PageRequest
+) -> list[UnaryExpression[Any]]:
+    """ORDER BY clauses for the request's key, every column in the request's direction."""
+    if request.descending:
+        return [columns[name].desc() for name in request.sort]
+    return [columns[name].asc() for name in request.sort]
+
+
+def fetch_limit(request: PageRequest) -> int | None:
+    """How many rows to fetch: one more than the page, to learn whether a next page exists."""
+    return None if request.limit is None else request.limit + 1
+
+
+def finish_page(
+    rows: Sequence[Mapping[str, Any]], request: PageRequest
+) -> tuple[list[Mapping[str, Any]], str]:
+    """Cut the fetched rows to the page and build ``next_cursor`` (``""`` on the last page).
+
+    ``rows`` is the result of a query limited by :func:`fetch_limit`; each row must carry
+    every column of ``request.sort`` under its name.
+    """
+    if request.limit is None or len(rows) <= request.limit:
+        return list(rows), ""
+    page = list(rows[: request.limit])
+    last = page[-1]
+    cursor = Cursor(limit=request.limit, columns={name: last[name] for name in request.sort})
+    return page, cursor.encode()
+
+
+def _unbase64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise ValidationError(ERR_NOT_BASE64) from exc
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        raise ValidationError(ERR_NOT_JSON) from exc
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _sort_key(sort_columns: Sequence[str], tiebreaker: str) -> tuple[str, ...]:
+    sort = tuple(sort_columns)
+    return sort if tiebreaker in sort else (*sort, tiebreaker)
+
+
+def _effective_limit(limit: Any, max_limit: int | None) -> int | None:
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    if max_limit is not None and limit > max_limit:
+        raise ValidationError(ERR_ABOVE_MAX)
+    return None if limit <= 0 else int(limit)
+
+
+def _cursor_value(column: ColumnElement[Any], value: Any) -> Any:
+    """The cursor's value for ``column``, refused when it cannot be compared with it."""
+    if value is None or isinstance(value, (dict, list)):
+        raise ValidationError(ERR_NOT_JSON)
+    accepted = _ACCEPTED_VALUES.get(_python_type(column))
+    if accepted is None:
+        return value
+    if not isinstance(value, accepted) or (bool not in accepted and isinstance(value, bool)):
+        raise ValidationError(ERR_NOT_JSON)
+    if isinstance(value, int) and not _in_integer_range(column, value):
+        raise ValidationError(ERR_NOT_JSON)
+    return value
+
+
+def _in_integer_range(column: ColumnElement[Any], value: int) -> bool:
+    """Whether ``value`` fits the column's integer type, so the database accepts the bind.
+
+    PostgreSQL refuses an out-of-range parameter instead of comparing it; no stored value can
+    lie outside the type, so such a cursor value can only have been forged.
+    """
+    if isinstance(column.type, SmallInteger):
+        bits = 16
+    elif isinstance(column.type, BigInteger) or not isinstance(column.type, Integer):
+        bits = 64
+    else:
+        bits = 32
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+
+
+def _python_type(column: ColumnElement[Any]) -> type:
+    """The column's Python type, or ``object`` when its SQL type does not say."""
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return object
+
+
+def _branch(
+    equal: Sequence[tuple[ColumnElement[Any], Any]],
+    beyond: tuple[ColumnElement[Any], Any],
+    descending: bool,
+) -> ColumnElement[bool]:
+    """``equal[0] = v0 AND ... AND beyond > v`` (``<`` when descending)."""
+    column, value = beyond
+    step = column < value if descending else column > value
+    return and_(*(col == val for col, val in equal), step)
