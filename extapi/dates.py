@@ -207,7 +207,7 @@ def _from_string(text: str, tz: str) -> int | None:
 def _iso_to_timestamp(match: re.Match[str], tz: str) -> int:
     parts = match.groupdict()
     offset = parts["offset"]
-    zone = zone(tz) if offset is None else _fixed_offset(offset)
+    where = zone(tz) if offset is None else _fixed_offset(offset)
     try:
         moment = datetime(
             int(parts["year"]),
@@ -216,7 +216,7 @@ def _iso_to_timestamp(match: re.Match[str], tz: str) -> int:
             int(parts["hour"] or 0),
             int(parts["minute"] or 0),
             int(parts["second"] or 0),
-            tzinfo=zone,
+            tzinfo=where,
         )
         return int(moment.timestamp())
     except (OverflowError, OSError, ValueError) as exc:
