@@ -15,6 +15,7 @@ from extapi.auth import clients as clients_service
 from extapi.auth.secrets import load_hasher
 from extapi.config import Config, load_config
 from extapi.errors import ExtapiError
+from extapi.people import profile_fields
 from extapi.people import tenants as tenants_service
 from extapi.people import users as users_service
 from extapi.runtime import open_database
@@ -494,6 +495,78 @@ def client_set(
             "enforced.",
             err=True,
         )
+
+
+# --- custom profile fields --------------------------------------------------------------------
+@cli.group("profile-field")
+def profile_field() -> None:
+    """Manage custom profile field definitions."""
+
+
+@profile_field.command("add")
+@click.option("--shortname", required=True)
+@click.option("--name", required=True)
+@click.option("--type", "datatype", required=True, type=click.Choice(profile_fields.DATATYPES))
+@click.option("--options", default="", help="Menu options, comma separated.")
+@click.option(
+    "--visible",
+    type=click.Choice(["none", "user", "all"]),
+    default="all",
+    show_default=True,
+    help="Who sees values: nobody but privileged viewers, the user too, or everyone.",
+)
+@click.option("--locked", is_flag=True, help="Only holders of moodle/user:update may change it.")
+@json_option
+def profile_field_add(
+    shortname: str,
+    name: str,
+    datatype: str,
+    options: str,
+    visible: str,
+    locked: bool,
+    as_json: bool,
+) -> None:
+    levels = {"none": 0, "user": 1, "all": 2}
+    choices = [o for o in options.split(",")] if options else []
+    with _transaction() as conn:
+        new_id = profile_fields.add_field(
+            conn, shortname, name, datatype, choices, levels[visible], locked
+        )
+    _emit(
+        as_json,
+        {"id": new_id, "shortname": shortname, "type": datatype},
+        f"Custom profile field {shortname} ({datatype}) added (id {new_id}).",
+    )
+
+
+@profile_field.command("list")
+@json_option
+def profile_field_list(as_json: bool) -> None:
+    with _transaction() as conn:
+        fields = profile_fields.list_fields(conn)
+    rows = [
+        {
+            "id": f.id,
+            "shortname": f.shortname,
+            "name": f.name,
+            "type": f.datatype,
+            "visible": f.visible,
+            "locked": f.locked,
+            "options": list(f.options),
+        }
+        for f in fields
+    ]
+    lines = [f"{r['shortname']}\t{r['type']}\t{r['name']}" for r in rows]
+    _emit(as_json, rows, "\n".join(lines) or "No custom profile fields.")
+
+
+@profile_field.command("delete")
+@click.argument("shortname")
+def profile_field_delete(shortname: str) -> None:
+    """Delete a definition and every user's value of it."""
+    with _transaction() as conn:
+        profile_fields.delete_field(conn, shortname)
+    click.echo(f"Custom profile field {shortname} deleted.")
 
 
 # --- site settings -----------------------------------------------------------------------------
