@@ -18,7 +18,8 @@ CREATE = """
 mutation create_user($input: core_user_create_user_input!) {
   core_user_create_user(input: $input) {
     user { id username email idnumber firstname lastname country timezone lang suspended
-           city description descriptionformat custom_fields { shortname data data_format data_type } }
+           city description descriptionformat
+           custom_fields { shortname data data_format data_type } }
   }
 }
 """
