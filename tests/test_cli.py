@@ -397,3 +397,48 @@ def test_bad_database_url_fails_fast(tmp_path: Path):
     )
     assert result.returncode == 1
     assert "EXTAPI_DATABASE_URL must be a sqlite:/// or postgresql:// URL" in result.stderr
+
+
+def test_profile_field_commands(run):
+    created = _json(
+        run(
+            "profile-field",
+            "add",
+            "--shortname",
+            "grade",
+            "--name",
+            "Grade",
+            "--type",
+            "menu",
+            "--options",
+            "A,B",
+            "--json",
+        )
+    )
+    assert created["type"] == "menu" and created["id"] >= 1
+    run(
+        "profile-field",
+        "add",
+        "--shortname",
+        "secret",
+        "--name",
+        "Secret",
+        "--type",
+        "text",
+        "--visible",
+        "none",
+        "--locked",
+    )
+    listed = {f["shortname"]: f for f in json.loads(run("profile-field", "list", "--json").stdout)}
+    assert listed["grade"]["options"] == ["A", "B"]
+    assert (listed["secret"]["visible"], listed["secret"]["locked"]) == (0, True)
+    duplicate = run(
+        "profile-field", "add", "--shortname", "grade", "--name", "G", "--type", "text", ok=False
+    )
+    assert "A custom profile field 'grade' already exists." in duplicate.stderr
+    empty_menu = run(
+        "profile-field", "add", "--shortname", "m", "--name", "M", "--type", "menu", ok=False
+    )
+    assert "A menu field needs at least one option" in empty_menu.stderr
+    run("profile-field", "delete", "grade")
+    assert "grade" not in run("profile-field", "list").stdout
