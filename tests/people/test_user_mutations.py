@@ -91,7 +91,7 @@ def test_create_returns_the_user_with_site_defaults(runtime, call):
     assert user["username"] == "jdoe"
     assert user["idnumber"] == "E100"
     assert user["country"] == "New Zealand"
-    assert user["timezone"] == "99"
+    assert user["timezone"] == "UTC"  # follows the site timezone
     assert user["lang"] == "en"
     assert user["suspended"] is False
     assert user["descriptionformat"] == "HTML"

@@ -135,6 +135,14 @@ def resolve_picture_alt(user: User, _info: GraphQLResolveInfo, format: str = "PL
     return format_text(user["imagealt"] or f"{user['firstname']} {user['lastname']}", format) or ""
 
 
+def resolve_timezone(user: User, info: GraphQLResolveInfo) -> str | None:
+    """The user's own timezone, or the site's for users who follow it ("99")."""
+    if not _visible(info, user, "timezone"):
+        return None
+    own = user["timezone"]
+    return _context(info).site.timezone if own in ("", rules.SITE_DEFAULT_TIMEZONE) else own
+
+
 def resolve_interests(user: User, info: GraphQLResolveInfo) -> str | None:
     return (user["interests"] or None) if _visible(info, user, "interests") else None
 
@@ -196,7 +204,7 @@ _TEXT = (
     "url",
     "skype",
 )
-_PLAIN = ("idnumber", "firstnamephonetic", "lastnamephonetic", "lang", "theme", "timezone")
+_PLAIN = ("idnumber", "firstnamephonetic", "lastnamephonetic", "lang", "theme")
 
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "Query.core_user_users": resolve_users,
@@ -212,6 +220,7 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     "core_user.profileimageurlsmall": _picture("f2"),
     "core_user.profileimagealt": resolve_picture_alt,
     "core_user.interests": resolve_interests,
+    "core_user.timezone": resolve_timezone,
     "core_user.suspended": _plain_field("suspended"),
     "core_user.firstaccess": _date_field("firstaccess"),
     "core_user.lastaccess": _date_field("lastaccess"),
