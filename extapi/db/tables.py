@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 __all__ = [
@@ -104,6 +105,9 @@ users = Table(
     Index("ix_users_tenant", "tenant_id"),
     Index("ix_users_timemodified", "timemodified"),
 )
+
+# Email uniqueness is checked case-insensitively; this index serves that lookup.
+Index("ix_users_email_lower", func.lower(users.c.email))
 
 site_admins = Table(
     "site_admins",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from extapi.access.principal import Principal, has_capability
 from extapi.db import revision
@@ -111,14 +111,33 @@ def _tenant_from_reference(conn: Connection, reference: Mapping[str, Any]) -> in
 
 
 # --- validating values ------------------------------------------------------------------------
-def _taken(conn: Connection, column: str, value: str, except_id: int | None) -> bool:
-    col = getattr(users.c, column)
-    condition = func.lower(col) == value.lower() if column == "email" else col == value
-    # Deleted users keep no username, idnumber or email (see soft_delete), so all rows count.
-    query = select(users.c.id).where(condition)
-    if except_id is not None:
-        query = query.where(users.c.id != except_id)
-    return conn.execute(query.limit(1)).first() is not None
+_CLASHES = select(users.c.id, users.c.username, users.c.idnumber, users.c.email).where(
+    (users.c.username == bindparam("username"))
+    | (users.c.idnumber == bindparam("idnumber"))
+    | (func.lower(users.c.email) == bindparam("email"))
+)
+
+
+def _check_unique(conn: Connection, values: Mapping[str, Any], except_id: int | None) -> None:
+    """Username, idnumber and email clashes in one indexed read, reported in Totara's order.
+
+    Deleted users keep no username, idnumber or email (see soft_delete), so every row counts.
+    """
+    username, idnumber, email = values.get("username"), values.get("idnumber"), values.get("email")
+    if not (username or idnumber or email):
+        return
+    params = {
+        "username": username or None,
+        "idnumber": idnumber or None,
+        "email": email.lower() if email else None,
+    }
+    clashes = [r for r in conn.execute(_CLASHES, params) if r.id != except_id]
+    if username and any(r.username == username for r in clashes):
+        raise ValidationError(f"Username already exists: {username}")
+    if idnumber and any(r.idnumber == idnumber for r in clashes):
+        raise ValidationError(f"Idnumber already exists: {idnumber}")
+    if email and any(r.email.lower() == email.lower() for r in clashes):
+        raise ValidationError(f"Email address already exists: {email}")
 
 
 def _clean_fields(
@@ -137,14 +156,9 @@ def _clean_fields(
             values[field] = text
     if "username" in values:
         values["username"] = rules.clean_username(values["username"])
-        if _taken(conn, "username", values["username"], except_id):
-            raise ValidationError(f"Username already exists: {values['username']}")
-    if values.get("idnumber") and _taken(conn, "idnumber", values["idnumber"], except_id):
-        raise ValidationError(f"Idnumber already exists: {values['idnumber']}")
     if "email" in values:
         values["email"] = rules.clean_email(values["email"])
-        if _taken(conn, "email", values["email"], except_id):
-            raise ValidationError(f"Email address already exists: {values['email']}")
+    _check_unique(conn, values, except_id)
     _clean_choices(data, values)
     return values
 
@@ -289,7 +303,7 @@ def create_user(conn: Connection, actor: Actor, data: Mapping[str, Any]) -> int:
         "timecreated": now,
         "timemodified": now,
     }
-    user_id = int(conn.execute(insert(users).values(**row)).inserted_primary_key[0])
+    user_id = int(conn.execute(insert(users), row).inserted_primary_key[0])
     profile_fields.apply_changes(conn, user_id, custom)
     return user_id
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from extapi.db import revision
 from extapi.db.tables import site_admins, users
@@ -96,8 +96,11 @@ def create_user(conn: Connection, new: NewUser, site: SiteSettings) -> int:
     return int(user_id)
 
 
+_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+
+
 def get_user(conn: Connection, user_id: int) -> dict[str, Any]:
-    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    row = conn.execute(_BY_ID, {"user_id": user_id}).mappings().first()
     if row is None:
         raise NotFoundError(f"User {user_id} does not exist.")
     return dict(row)
