@@ -213,6 +213,8 @@ def apply_changes(
     conn: Connection, user_id: int, cleaned: dict[int, tuple[str, int] | None]
 ) -> None:
     """Write values already validated: a tuple sets (data, format), None deletes."""
+    if not cleaned:
+        return
     present = stored_field_ids(conn, user_id)
     for field_id, value in cleaned.items():
         where = (profile_data.c.user_id == user_id) & (profile_data.c.field_id == field_id)

@@ -43,16 +43,16 @@ def resolve_users(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> di
     return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
 
 
-def _fresh_user(info: GraphQLResolveInfo, user_id: int) -> dict[str, Any]:
+def _written(info: GraphQLResolveInfo, conn: Any, user_id: int) -> dict[str, Any]:
+    """The user as just written, read inside the mutation's own transaction."""
     _custom_fields(info).forget(user_id)
-    return get_user(_context(info).conn, user_id)
+    return {"user": get_user(conn, user_id)}
 
 
 def resolve_create(_root: Any, info: GraphQLResolveInfo, input: Any) -> dict[str, Any]:
     ctx = _context(info)
     with ctx.transaction() as conn:
-        user_id = user_changes.create_user(conn, ctx.actor, input)
-    return {"user": _fresh_user(info, user_id)}
+        return _written(info, conn, user_changes.create_user(conn, ctx.actor, input))
 
 
 def resolve_update(
@@ -60,8 +60,7 @@ def resolve_update(
 ) -> dict[str, Any]:
     ctx = _context(info)
     with ctx.transaction() as conn:
-        user_id = user_changes.update_user(conn, ctx.actor, target_user, input)
-    return {"user": _fresh_user(info, user_id)}
+        return _written(info, conn, user_changes.update_user(conn, ctx.actor, target_user, input))
 
 
 def resolve_delete(_root: Any, info: GraphQLResolveInfo, target_user: Any) -> dict[str, Any]:
