@@ -24,8 +24,13 @@ class Config:
     secret_key: str | None = None
     max_body_bytes: int = 1024 * 1024
     max_batch_size: int = 50
-    max_json_depth: int = 64
     public_url: str | None = None
+    # "memory" (per process), "redis" (shared; the default when EXTAPI_REDIS_URL is set) or
+    # "off" (no rate limiting: for benchmarks and tests only)
+    rate_limit_backend: str = "memory"
+    # Key prefix in Redis, so that several deployments (or test runs) can share one server.
+    redis_prefix: str = "extapi:rl:"
+    max_execution_seconds: float = 30.0
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -55,6 +60,22 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         secret_key=env.get("EXTAPI_SECRET_KEY") or None,
         max_body_bytes=_int(env, "EXTAPI_MAX_BODY_BYTES", Config.max_body_bytes),
         max_batch_size=_int(env, "EXTAPI_MAX_BATCH_SIZE", Config.max_batch_size),
-        max_json_depth=_int(env, "EXTAPI_MAX_JSON_DEPTH", Config.max_json_depth),
         public_url=(env.get("EXTAPI_PUBLIC_URL") or "").rstrip("/") or None,
+        rate_limit_backend=_backend(env),
+        redis_prefix=env.get("EXTAPI_REDIS_PREFIX") or Config.redis_prefix,
+        max_execution_seconds=float(
+            _int(env, "EXTAPI_MAX_EXECUTION_SECONDS", int(Config.max_execution_seconds))
+        ),
     )
+
+
+def _backend(env: Mapping[str, str]) -> str:
+    default = "redis" if env.get("EXTAPI_REDIS_URL") else "memory"
+    backend = (env.get("EXTAPI_RATE_LIMIT_BACKEND") or default).lower()
+    if backend not in ("memory", "redis", "off"):
+        raise ConfigError(
+            f"EXTAPI_RATE_LIMIT_BACKEND must be memory, redis or off, got {backend!r}"
+        )
+    if backend == "redis" and not env.get("EXTAPI_REDIS_URL"):
+        raise ConfigError("EXTAPI_RATE_LIMIT_BACKEND=redis needs EXTAPI_REDIS_URL")
+    return backend

@@ -11,6 +11,7 @@ from extapi.config import Config
 from extapi.db.engine import make_engine
 from extapi.db.hot import HotReader
 from extapi.db.migrate import migrate
+from extapi.limits.window import WindowStore, open_window_store
 from extapi.settings.site import SiteSettings, load_site_settings
 
 __all__ = ["Runtime", "open_database", "open_runtime"]
@@ -35,6 +36,10 @@ class Runtime:
         self.hasher = hasher
         self.reader = HotReader(engine)
         self.tokens = TokenGate(self.reader, hasher)
+        self.windows: WindowStore | None = None
+        if config.rate_limit_backend != "off":
+            redis_url = config.redis_url if config.rate_limit_backend == "redis" else None
+            self.windows = open_window_store(redis_url, config.redis_prefix)
         self._revision = -1
         self._settings = SiteSettings()
 
@@ -50,6 +55,8 @@ class Runtime:
         return self.settings_at(self.reader.revision())
 
     def close(self) -> None:
+        if self.windows is not None:
+            self.windows.close()
         self.reader.close()
         self.engine.dispose()
 

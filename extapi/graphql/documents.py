@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
 
 from extapi.graphql.validation import rules_for, strip_suggestions
+from extapi.limits.guards import GuardLimits, guard_rules
 
 __all__ = ["CheckedDocument", "DocumentCache"]
 
 MAX_TOKENS = 10_000
+GUARDS = GuardLimits()
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,11 @@ class DocumentCache:
             document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
         except GraphQLError as error:
             return CheckedDocument(None, (error,))
-        errors = validate(self.schema, document, rules_for(introspection, max_depth))
+        # The abuse guards run alone first: some standard rules are quadratic in the size of a
+        # hostile document, and a guard's verdict makes running them pointless.
+        errors = validate(self.schema, document, guard_rules(GUARDS))
+        if not errors:
+            errors = validate(self.schema, document, rules_for(introspection, max_depth))
         if errors and not introspection:
             errors = [
                 GraphQLError(strip_suggestions(e.message), e.nodes, e.source, e.positions)

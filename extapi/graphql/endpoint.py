@@ -17,6 +17,9 @@ from extapi.graphql.errors import envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
 from extapi.graphql.request import decode_body, parse_operations
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, http_date, read_body, send_bytes
+from extapi.limits.cost import ComplexityCounter
+from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
+from extapi.limits.window import Budget, Verdict
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings
 
@@ -25,6 +28,8 @@ __all__ = ["GraphQLEndpoint"]
 JSON = b"application/json; charset=utf-8"
 GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+# A client that sends this header gets its remaining budget in RateLimit headers.
+REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
 FEATURE_OFF = "Feature api is not available."
 _STATIC_HEADERS = [
@@ -97,6 +102,7 @@ class GraphQLEndpoint:
         self.runtime = runtime
         self.schema = schema
         self.documents = DocumentCache(schema)
+        self.limiter = RateLimiter(runtime.windows)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         grj = wants_graphql_response(header(scope, b"accept"))
@@ -136,15 +142,16 @@ class GraphQLEndpoint:
             headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
             return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
         context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
+        report = header(scope, REPORT_HEADER) is not None
         try:
-            return self.execute(context, body, grj)
+            return self.execute(context, body, grj, report)
         finally:
             context.close()
 
     def _base_url(self, scope: Scope) -> str:
         return self.runtime.config.public_url or _scheme_and_host(scope)
 
-    def execute(self, context: RequestContext, body: bytes, grj: bool) -> Reply:
+    def execute(self, context: RequestContext, body: bytes, grj: bool, report: bool) -> Reply:
         level = _level(context.site, context.caller.response_debug)
         try:
             operations, batch = parse_operations(
@@ -153,17 +160,38 @@ class GraphQLEndpoint:
         except ExtapiError as exc:
             return Reply(400 if grj else 200, envelope([format_exception(exc, level)]))
         site = context.site
+        budgets = RateLimiter.budgets(site, context.caller)
+        verdict = self.limiter.precheck(budgets, time.time())
+        if verdict is not None and not verdict.allowed:
+            return _too_many(budgets, verdict)
+        meter = ComplexityCounter(
+            self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
+        )
         outcomes: list[Outcome] = []
         for op in operations:
             checked = self.documents.get(
                 op.query, bool(site.enable_introspection), site.max_query_depth
             )
-            outcomes.append(run(self.schema, checked, op.variables, op.operation_name, context))
-        payloads = [_payload(o, level) for o in outcomes]
+            outcomes.append(
+                run(self.schema, checked, op.variables, op.operation_name, context, [meter])
+            )
+        mutation = any(o.mutation for o in outcomes)
+        verdict = self.limiter.settle(budgets, meter.points, time.time(), mutation)
+        if verdict is not None and not verdict.allowed:
+            return _too_many(budgets, verdict)
+        extensions = (
+            {"complexity_data": {"query_complexity": meter.points}} if site.perfdebug else None
+        )
+        payloads = [_payload(o, level, extensions) for o in outcomes]
+        headers = rate_headers(budgets, verdict) if report and verdict is not None else []
         if batch:
-            return Reply(200, payloads)
+            return Reply(200, payloads, headers)
         status = 400 if grj and outcomes[0].request_error else 200
-        return Reply(status, payloads[0])
+        return Reply(status, payloads[0], headers)
+
+
+def _too_many(budgets: list[Budget], verdict: Verdict) -> Reply:
+    return Reply(429, envelope([{"message": TOO_MANY_REQUESTS}]), retry_headers(budgets, verdict))
 
 
 def _scheme_and_host(scope: Scope) -> str:
@@ -181,7 +209,9 @@ def _safe(message: str, category: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"category": category}}
 
 
-def _payload(outcome: Outcome, level: int) -> dict[str, Any]:
+def _payload(
+    outcome: Outcome, level: int, extensions: dict[str, Any] | None = None
+) -> dict[str, Any]:
     result = outcome.result
     errors = [format_error(e, level) for e in result.errors] if result.errors else None
-    return envelope(errors, result.data)
+    return envelope(errors, result.data, extensions)

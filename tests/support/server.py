@@ -58,6 +58,10 @@ def cli_env(config: Config) -> dict[str, str]:
     env["EXTAPI_DATABASE_URL"] = config.database_url
     if config.secret_key:
         env["EXTAPI_SECRET_KEY"] = config.secret_key
+    if config.redis_url:
+        env["EXTAPI_REDIS_URL"] = config.redis_url
+        env["EXTAPI_REDIS_PREFIX"] = config.redis_prefix
+    env["EXTAPI_RATE_LIMIT_BACKEND"] = config.rate_limit_backend
     return env
 
 

@@ -1,0 +1,117 @@
+"""Totara's query complexity points, counted while a query executes.
+
+Every resolved field costs points by the object type it belongs to:
+
+* a root field of ``Query`` costs 5, a root field of ``Mutation`` 10;
+* a field of an *entity* type costs 1 per record (``core_user``, ``totara_webapi_status``,
+  ``totara_job_job_assignment``, the hierarchy types ...);
+* a field of a *result wrapper* costs nothing: a wrapper is an object type whose name ends
+  with ``_result`` (``core_user_users_result``, ``core_user_delete_user_result`` ...);
+* introspection costs nothing: types named ``__*`` and the fields ``__typename``,
+  ``__schema`` and ``__type``.
+
+So ``{ totara_webapi_status { status timestamp } }`` costs 5 + 1 + 1 = 7, and listing ten
+users with ``items { id firstname lastname }`` costs 5 + 10 x 3 = 35.
+
+:class:`ComplexityCounter` is graphql-core middleware. One instance is shared by all the
+operations of a batched request, so their points add up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+
+from extapi.errors import ClientSafeError
+
+__all__ = [
+    "ComplexityCounter",
+    "cost_table",
+    "QUERY_ROOT_COST",
+    "MUTATION_ROOT_COST",
+    "ENTITY_FIELD_COST",
+    "WRAPPER_SUFFIX",
+    "CATEGORY",
+]
+
+QUERY_ROOT_COST = 5
+MUTATION_ROOT_COST = 10
+ENTITY_FIELD_COST = 1
+WRAPPER_SUFFIX = "_result"
+CATEGORY = "query_complexity"
+
+# Introspection fields may be selected on any type, the root types included: they are free.
+_FREE_FIELDS = frozenset({"__typename", "__schema", "__type"})
+
+_TABLES: WeakKeyDictionary[GraphQLSchema, dict[str, int]] = WeakKeyDictionary()
+
+
+def _type_cost(schema: GraphQLSchema, type_: GraphQLObjectType) -> int:
+    name = type_.name
+    if name.startswith("__") or name.endswith(WRAPPER_SUFFIX):
+        return 0
+    if type_ is schema.query_type:
+        return QUERY_ROOT_COST
+    if type_ is schema.mutation_type:
+        return MUTATION_ROOT_COST
+    return ENTITY_FIELD_COST
+
+
+def cost_table(schema: GraphQLSchema) -> Mapping[str, int]:
+    """Points per resolved field, by the name of the object type that owns the field.
+
+    Only costly types are listed (a missing name costs 0). Built once per schema.
+    """
+    table = _TABLES.get(schema)
+    if table is None:
+        table = {}
+        for type_ in schema.type_map.values():
+            if isinstance(type_, GraphQLObjectType):
+                cost = _type_cost(schema, type_)
+                if cost:
+                    table[type_.name] = cost
+        _TABLES[schema] = table
+    return table
+
+
+class ComplexityCounter:
+    """Middleware adding each field's points before it resolves; a field that takes the
+    running total above ``max_complexity`` fails (and so does every field after it), leaving
+    partial data."""
+
+    __slots__ = ("points", "max_complexity", "_costs", "_deadline", "_budget")
+
+    def __init__(
+        self, schema: GraphQLSchema, max_complexity: int, time_budget: float | None = None
+    ) -> None:
+        self.points = 0
+        self.max_complexity = max_complexity
+        self._costs = cost_table(schema)
+        # The per-request execution time budget rides along: checked once per field, it stops
+        # a runaway request between two fields.
+        self._budget = time_budget
+        self._deadline = None if time_budget is None else time.monotonic() + time_budget
+
+    def resolve(
+        self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo, **args: Any
+    ) -> Any:
+        cost = self._costs.get(info.parent_type.name)
+        if cost is not None and info.field_name not in _FREE_FIELDS:
+            points = self.points + cost
+            self.points = points
+            if points > self.max_complexity:
+                raise ClientSafeError(
+                    "Query complexity exceeded maximum allowed complexity of "
+                    f"{self.max_complexity}.",
+                    category=CATEGORY,
+                )
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise ClientSafeError(
+                f"Execution time budget of {self._budget:g} seconds exceeded.",
+                category="execution_time",
+            )
+        return next_(root, info, **args)

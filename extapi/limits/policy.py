@@ -1,0 +1,67 @@
+"""Rate-limit policy: which budgets a request draws on, when it is refused, what it is told.
+
+Totara's rule, with one refinement so that concurrent requests cannot overrun a budget:
+
+1. Before any work, a request needs room for one point in every budget (site and client);
+   otherwise it gets 429 at once and costs nothing.
+2. After execution its complexity is charged to both budgets in one atomic step. A query
+   whose cost no longer fits is answered 429 instead of its data (it changed nothing), so the
+   points admitted never exceed a budget. A mutation has already changed data, so its cost is
+   always charged and its answer always sent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extapi.auth.tokens import ApiCaller
+from extapi.limits.window import WINDOW_SECONDS, Budget, Verdict, WindowStore
+from extapi.settings.site import SiteSettings
+
+__all__ = ["RateLimiter", "TOO_MANY_REQUESTS", "rate_headers", "retry_headers"]
+
+TOO_MANY_REQUESTS = "Too many requests"
+
+
+@dataclass
+class RateLimiter:
+    store: WindowStore | None  # None: rate limiting is off
+
+    @staticmethod
+    def budgets(site: SiteSettings, caller: ApiCaller) -> list[Budget]:
+        client_limit = min(caller.client_rate_limit, site.client_rate_limit)
+        return [
+            Budget("site", site.site_rate_limit),
+            Budget(f"client:{caller.client_pk}", client_limit),
+        ]
+
+    def precheck(self, budgets: Sequence[Budget], now: float) -> Verdict | None:
+        return None if self.store is None else self.store.check(budgets, now)
+
+    def settle(
+        self, budgets: Sequence[Budget], points: int, now: float, mutation: bool
+    ) -> Verdict | None:
+        if self.store is None:
+            return None
+        return self.store.charge(budgets, points, now, require_fit=not mutation)
+
+
+def rate_headers(budgets: Sequence[Budget], verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    """IETF RateLimit-Policy / RateLimit fields for the client's own budget (and the site's)."""
+    policy = ", ".join(
+        f'"{b.key.split(":")[0]}";q={b.limit};w={WINDOW_SECONDS}' for b in reversed(budgets)
+    )
+    client = len(budgets) - 1
+    remaining = verdict.remaining(client, budgets[client].limit)
+    reset = max(verdict.reset_after, 0)
+    return [
+        (b"ratelimit-policy", policy.encode()),
+        (b"ratelimit", f'"client";r={remaining};t={reset}'.encode()),
+    ]
+
+
+def retry_headers(budgets: Sequence[Budget], verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    seconds = max(1, math.ceil(verdict.retry_after))
+    return [(b"retry-after", str(seconds).encode()), *rate_headers(budgets, verdict)]

@@ -1,0 +1,419 @@
+"""Sliding-window point budgets, kept in process memory or shared through Redis.
+
+Each budget key has three numbers: ``prev`` (points spent in the previous window), ``current``
+(points spent in this window) and ``reset`` (unix time this window began). The rate at a
+moment ``elapsed`` seconds into the window counts the previous window's points in proportion
+to how much of it still overlaps the last 60 seconds::
+
+    rate = round(prev * (W - elapsed) / W) + current
+
+A window older than W is rotated when it is next touched (``prev`` takes ``current``, or 0 when
+it is older than 2W, and the new window starts *now*). Halves round up, as PHP's ``round``
+does, so the numbers match Totara's. Rotation is saved by every operation, reads included: it
+changes no rate, but without it a blocked client's window would restart at each refused
+request and never decay.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from string import Template
+from typing import Any, Protocol
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+__all__ = [
+    "WINDOW_SECONDS",
+    "Budget",
+    "Verdict",
+    "WindowStore",
+    "MemoryWindowStore",
+    "RedisWindowStore",
+    "open_window_store",
+]
+
+WINDOW_SECONDS = 60
+# A window that starts more than this far in the future came from a clock that runs ahead.
+SKEW_SECONDS = 5
+MEMORY_KEYS_SOFT_MAX = 10_000
+REDIS_PREFIX = "extapi:rl:"
+REDIS_TIMEOUT_SECONDS = 0.5
+WARNING_INTERVAL_SECONDS = 30.0
+
+log = logging.getLogger("extapi.limits")
+
+# Operation codes shared with the Lua script (ARGV[4]).
+_CHARGE = "0"
+_CHARGE_IF_FITS = "1"
+_CHECK = "2"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A named allowance of points per window, such as ``Budget("client:42", 250000)``."""
+
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a check or charge over several budgets.
+
+    ``rates`` holds each budget's rate after the operation, in the order the budgets were
+    given. ``retry_after`` is 0 when allowed, else the whole seconds until the first budget
+    that blocked would have room for one point. ``reset_after`` is the seconds until the first
+    budget's current window rotates.
+    """
+
+    allowed: bool
+    rates: tuple[int, ...]
+    retry_after: int
+    reset_after: int
+
+    def remaining(self, i: int, limit: int) -> int:
+        """Points left under ``limit`` for the ``i``-th budget (never negative)."""
+        return max(0, limit - self.rates[i])
+
+
+class WindowStore(Protocol):
+    """Where window state lives; every operation covers all its budgets atomically."""
+
+    def check(self, budgets: Sequence[Budget], now: float) -> Verdict:
+        """Allowed when every budget has room for one more point; adds nothing."""
+        ...
+
+    def charge(
+        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+    ) -> Verdict:
+        """Add ``points`` to every budget, or to none when ``require_fit`` and one would
+        go over its limit."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One budget's window as an operation saw it, after any rotation."""
+
+    prev: int
+    current: int
+    elapsed: float  # seconds into the window, never negative
+    skewed: bool  # the window starts in the future: it neither blocks nor is charged
+    rate: int
+
+
+def _decayed(prev: int, elapsed: float) -> int:
+    """The share of the previous window's points still inside the sliding minute."""
+    return math.floor(prev * (WINDOW_SECONDS - elapsed) / WINDOW_SECONDS + 0.5)
+
+
+def _blocks(reading: _Reading, limit: int, need: int) -> bool:
+    return not reading.skewed and reading.rate + need > limit
+
+
+def _rate_at(reading: _Reading, offset: float) -> int:
+    """The rate ``offset`` seconds into the window if nothing more is spent, assuming the
+    next window starts exactly when this one ends."""
+    if offset <= WINDOW_SECONDS:
+        return _decayed(reading.prev, offset) + reading.current
+    if offset < 2 * WINDOW_SECONDS:
+        return _decayed(reading.current, offset - WINDOW_SECONDS)
+    return 0
+
+
+def _retry_after(reading: _Reading, limit: int) -> int:
+    """Smallest whole number of seconds (at least 1) after which one point fits."""
+    horizon = max(1, math.ceil(2 * WINDOW_SECONDS - reading.elapsed))
+    for wait in range(1, horizon):
+        if _rate_at(reading, reading.elapsed + wait) + 1 <= limit:
+            return wait
+    return horizon
+
+
+def _reset_after(reading: _Reading) -> int:
+    return max(0, math.ceil(WINDOW_SECONDS - reading.elapsed))
+
+
+def _verdict(
+    budgets: Sequence[Budget], readings: Sequence[_Reading], allowed: bool, need: int
+) -> Verdict:
+    """Build the verdict; when refused, ``readings`` are the untouched windows."""
+    retry_after = 0
+    if not allowed:
+        blocking = next(i for i, r in enumerate(readings) if _blocks(r, budgets[i].limit, need))
+        retry_after = _retry_after(readings[blocking], budgets[blocking].limit)
+    return Verdict(
+        allowed=allowed,
+        rates=tuple(r.rate for r in readings),
+        retry_after=retry_after,
+        reset_after=_reset_after(readings[0]) if readings else 0,
+    )
+
+
+def _open_verdict(budgets: Sequence[Budget]) -> Verdict:
+    """What a store answers when it cannot know: allow, and report nothing spent."""
+    return Verdict(allowed=True, rates=(0,) * len(budgets), retry_after=0, reset_after=0)
+
+
+@dataclass(frozen=True)
+class _Window:
+    prev: int
+    current: int
+    reset: float
+
+
+def _rotated(stored: _Window | None, now: float) -> tuple[_Window, bool]:
+    """The window as of ``now`` and whether the clock-skew guard applies to it."""
+    if stored is None:
+        return _Window(0, 0, now), False
+    elapsed = now - stored.reset
+    if elapsed < -SKEW_SECONDS:
+        return stored, True
+    if elapsed > WINDOW_SECONDS:
+        prev = stored.current if elapsed < 2 * WINDOW_SECONDS else 0
+        return _Window(prev, 0, now), False
+    return stored, False
+
+
+def _read(window: _Window, skewed: bool, now: float) -> _Reading:
+    elapsed = max(0.0, now - window.reset)
+    rate = _decayed(window.prev, elapsed) + window.current
+    return _Reading(window.prev, window.current, elapsed, skewed, rate)
+
+
+class MemoryWindowStore:
+    """Window state in this process only, for a single server or for tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, _Window] = {}
+        self._prune_above = MEMORY_KEYS_SOFT_MAX
+
+    def __len__(self) -> int:
+        """How many budget keys are held."""
+        return len(self._windows)
+
+    def check(self, budgets: Sequence[Budget], now: float) -> Verdict:
+        with self._lock:
+            readings = [self._load(b.key, now) for b in budgets]
+        allowed = not any(_blocks(r, b.limit, 1) for r, b in zip(readings, budgets, strict=True))
+        return _verdict(budgets, readings, allowed, 1)
+
+    def charge(
+        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+    ) -> Verdict:
+        with self._lock:
+            readings = [self._load(b.key, now) for b in budgets]
+            pairs = list(zip(readings, budgets, strict=True))
+            if require_fit and any(_blocks(r, b.limit, points) for r, b in pairs):
+                return _verdict(budgets, readings, False, points)
+            charged = [self._add(b.key, r, points, now) for r, b in pairs]
+            self._prune(now)
+        return _verdict(budgets, charged, True, points)
+
+    def close(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+    def _load(self, key: str, now: float) -> _Reading:
+        """Read a key, saving its rotation if one was due (caller holds the lock)."""
+        stored = self._windows.get(key)
+        window, skewed = _rotated(stored, now)
+        if stored is not None and window is not stored:
+            self._windows[key] = window
+        return _read(window, skewed, now)
+
+    def _add(self, key: str, reading: _Reading, points: int, now: float) -> _Reading:
+        if reading.skewed:
+            return reading
+        window, _ = _rotated(self._windows.get(key), now)
+        self._windows[key] = replace(window, current=window.current + points)
+        return replace(reading, current=reading.current + points, rate=reading.rate + points)
+
+    def _prune(self, now: float) -> None:
+        """Forget windows too old to count; the threshold grows with the live keys so a
+        large live set is not rescanned on every charge."""
+        if len(self._windows) <= self._prune_above:
+            return
+        cutoff = now - 2 * WINDOW_SECONDS
+        self._windows = {k: w for k, w in self._windows.items() if w.reset > cutoff}
+        self._prune_above = max(MEMORY_KEYS_SOFT_MAX, 2 * len(self._windows))
+
+
+# KEYS: one hash per budget. ARGV: now, window, points, operation (0 charge, 1 charge only if
+# every budget has room, 2 check for one point without charging), then one limit per key.
+# Replies: allowed, then per key rate, prev, current, elapsed (a string: Redis would truncate a
+# float) and skewed. ``reset`` is stored as the caller's own string so it round-trips exactly.
+_LUA = Template("""
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local points = tonumber(ARGV[3])
+local op = ARGV[4]
+local need = points
+if op == '2' then need = 1 end
+local windows = {}
+local allowed = 1
+for i, key in ipairs(KEYS) do
+  local f = redis.call('HMGET', key, 'prev', 'current', 'reset')
+  local w = {prev = tonumber(f[1]) or 0, current = tonumber(f[2]) or 0,
+             reset = f[3] or ARGV[1], skewed = 0, dirty = false}
+  local elapsed = now - tonumber(w.reset)
+  if elapsed < -$skew then
+    w.skewed = 1
+  elseif elapsed > window then
+    if elapsed < 2 * window then w.prev = w.current else w.prev = 0 end
+    w.current = 0
+    w.reset = ARGV[1]
+    w.dirty = true
+    elapsed = 0
+  end
+  if elapsed < 0 then elapsed = 0 end
+  w.elapsed = elapsed
+  w.rate = math.floor(w.prev * (window - elapsed) / window + 0.5) + w.current
+  if op ~= '0' and w.skewed == 0 and w.rate + need > tonumber(ARGV[4 + i]) then
+    allowed = 0
+  end
+  windows[i] = w
+end
+local charging = op == '0' or (op == '1' and allowed == 1)
+local reply = {allowed}
+for i, key in ipairs(KEYS) do
+  local w = windows[i]
+  if charging and w.skewed == 0 then
+    w.current = w.current + points
+    w.rate = w.rate + points
+    w.dirty = true
+  end
+  if w.dirty then
+    redis.call('HSET', key, 'prev', string.format('%d', w.prev),
+               'current', string.format('%d', w.current), 'reset', w.reset)
+    redis.call('EXPIRE', key, 2 * window + 10)
+  end
+  table.insert(reply, w.rate)
+  table.insert(reply, w.prev)
+  table.insert(reply, w.current)
+  table.insert(reply, string.format('%.17g', w.elapsed))
+  table.insert(reply, w.skewed)
+end
+return reply
+""").substitute(skew=SKEW_SECONDS)
+
+
+def _parse_reply(reply: Any, count: int) -> tuple[bool, list[_Reading]]:
+    """Turn the script's flat reply into the allowed flag and one reading per budget."""
+    values = list(reply)
+    if len(values) != 1 + 5 * count:
+        raise RedisError(f"unexpected rate limit script reply of {len(values)} items")
+    readings = []
+    for i in range(count):
+        rate, prev, current, elapsed, skewed = values[1 + 5 * i : 6 + 5 * i]
+        readings.append(_Reading(int(prev), int(current), float(elapsed), skewed == 1, int(rate)))
+    return values[0] == 1, readings
+
+
+class RedisWindowStore:
+    """Window state shared by every server process through Redis.
+
+    One Lua script reads, decides and writes all budgets of an operation, so concurrent
+    requests cannot both take the last points. When Redis cannot be reached the store fails
+    open: it allows the request, reports rates of 0, counts the miss in ``failures`` and logs
+    a warning at most every 30 seconds. After a failure it leaves Redis alone for
+    ``cooldown`` seconds (so a dead server costs one timeout, not one per request), then tries
+    again; nothing needs restarting when Redis returns.
+    """
+
+    def __init__(self, url: str, *, prefix: str = REDIS_PREFIX, cooldown: float = 1.0) -> None:
+        self.failures = 0
+        self._prefix = prefix
+        self._cooldown = cooldown
+        self._pool = redis.ConnectionPool.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._client = redis.Redis(connection_pool=self._pool)
+        self._script = self._client.register_script(_LUA)
+        self._state_lock = threading.Lock()
+        self._skip_until = 0.0
+        self._warned_at: float | None = None
+        self._failing = False
+
+    def check(self, budgets: Sequence[Budget], now: float) -> Verdict:
+        return self._run(budgets, now, 0, _CHECK, need=1)
+
+    def charge(
+        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+    ) -> Verdict:
+        op = _CHARGE_IF_FITS if require_fit else _CHARGE
+        return self._run(budgets, now, points, op, need=points)
+
+    def close(self) -> None:
+        self._client.close()
+        self._pool.disconnect()
+
+    def _run(
+        self, budgets: Sequence[Budget], now: float, points: int, op: str, need: int
+    ) -> Verdict:
+        if not budgets:
+            return _open_verdict(budgets)
+        if time.monotonic() < self._skip_until:
+            return self._fail_open(budgets, None)
+        keys = [self._prefix + b.key for b in budgets]
+        args: list[str | int] = [repr(float(now)), WINDOW_SECONDS, points, op]
+        args.extend(b.limit for b in budgets)
+        try:
+            allowed, readings = _parse_reply(self._script(keys=keys, args=args), len(budgets))
+        except (RedisError, OSError) as exc:
+            return self._fail_open(budgets, exc)
+        self._note_success()
+        return _verdict(budgets, readings, allowed, need)
+
+    def _fail_open(self, budgets: Sequence[Budget], error: Exception | None) -> Verdict:
+        """Count the miss, warn now and then, and allow the operation."""
+        with self._state_lock:
+            self.failures += 1
+            self._failing = True
+            if error is None:
+                return _open_verdict(budgets)
+            clock = time.monotonic()
+            self._skip_until = clock + self._cooldown
+            warn = self._warned_at is None or clock - self._warned_at >= WARNING_INTERVAL_SECONDS
+            if warn:
+                self._warned_at = clock
+        if warn:
+            log.warning(
+                "Rate limiting is not enforced: Redis failed (%s: %s); %d operations allowed "
+                "unchecked so far",
+                type(error).__name__,
+                error,
+                self.failures,
+            )
+        return _open_verdict(budgets)
+
+    def _note_success(self) -> None:
+        if not self._failing:
+            return
+        with self._state_lock:
+            recovered, self._failing = self._failing, False
+        if recovered:
+            log.info("Rate limiting is enforced again: Redis answered")
+
+
+def open_window_store(redis_url: str | None, prefix: str = REDIS_PREFIX) -> WindowStore:
+    """A Redis-backed store when a URL is given, else one in process memory."""
+    if redis_url:
+        return RedisWindowStore(redis_url, prefix=prefix)
+    return MemoryWindowStore()
