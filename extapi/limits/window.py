@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from string import Template
 from typing import Any, Protocol
 
@@ -103,7 +103,7 @@ class WindowStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Reading:
     """One budget's window as an operation saw it, after any rotation."""
 
@@ -167,7 +167,7 @@ def _open_verdict(budgets: Sequence[Budget]) -> Verdict:
     return Verdict(allowed=True, rates=(0,) * len(budgets), retry_after=0, reset_after=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Window:
     prev: int
     current: int
@@ -239,8 +239,10 @@ class MemoryWindowStore:
         if reading.skewed:
             return reading
         window, _ = _rotated(self._windows.get(key), now)
-        self._windows[key] = replace(window, current=window.current + points)
-        return replace(reading, current=reading.current + points, rate=reading.rate + points)
+        self._windows[key] = _Window(window.prev, window.current + points, window.reset)
+        return _Reading(
+            reading.prev, reading.current + points, reading.elapsed, False, reading.rate + points
+        )
 
     def _prune(self, now: float) -> None:
         """Forget windows too old to count; the threshold grows with the live keys so a
