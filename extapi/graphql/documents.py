@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    get_operation_ast,
+    parse,
+    validate,
+)
 
 from extapi.graphql.validation import rules_for, strip_suggestions
 from extapi.limits.guards import GuardLimits, guard_rules
@@ -24,6 +32,12 @@ GUARDS = GuardLimits()
 class CheckedDocument:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
+
+    def is_mutation(self, operation_name: str | None) -> bool:
+        if self.document is None:
+            return False
+        operation = get_operation_ast(self.document, operation_name)
+        return operation is not None and operation.operation == OperationType.MUTATION
 
 
 class DocumentCache:

@@ -160,22 +160,27 @@ class GraphQLEndpoint:
         except ExtapiError as exc:
             return Reply(400 if grj else 200, envelope([format_exception(exc, level)]))
         site = context.site
+        checked = [
+            self.documents.get(op.query, bool(site.enable_introspection), site.max_query_depth)
+            for op in operations
+        ]
+        mutation = any(
+            c.is_mutation(op.operation_name) for c, op in zip(checked, operations, strict=True)
+        )
         budgets = RateLimiter.budgets(site, context.caller)
-        verdict = self.limiter.precheck(budgets, time.time())
-        if verdict is not None and not verdict.allowed:
-            return _too_many(budgets, verdict)
+        if mutation:
+            # A mutation must not start without room in the budgets; a query is simply refused
+            # afterwards if its cost does not fit (it changed nothing), saving a window read.
+            verdict = self.limiter.precheck(budgets, time.time())
+            if verdict is not None and not verdict.allowed:
+                return _too_many(budgets, verdict)
         meter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
-        outcomes: list[Outcome] = []
-        for op in operations:
-            checked = self.documents.get(
-                op.query, bool(site.enable_introspection), site.max_query_depth
-            )
-            outcomes.append(
-                run(self.schema, checked, op.variables, op.operation_name, context, [meter])
-            )
-        mutation = any(o.mutation for o in outcomes)
+        outcomes = [
+            run(self.schema, doc, op.variables, op.operation_name, context, [meter])
+            for doc, op in zip(checked, operations, strict=True)
+        ]
         verdict = self.limiter.settle(budgets, meter.points, time.time(), mutation)
         if verdict is not None and not verdict.allowed:
             return _too_many(budgets, verdict)

@@ -2,12 +2,13 @@
 
 Totara's rule, with one refinement so that concurrent requests cannot overrun a budget:
 
-1. Before any work, a request needs room for one point in every budget (site and client);
-   otherwise it gets 429 at once and costs nothing.
-2. After execution its complexity is charged to both budgets in one atomic step. A query
-   whose cost no longer fits is answered 429 instead of its data (it changed nothing), so the
-   points admitted never exceed a budget. A mutation has already changed data, so its cost is
-   always charged and its answer always sent.
+1. A request holding a mutation needs room for one point in every budget (site and client)
+   before any work; otherwise it gets 429 at once and costs nothing.
+2. After execution the request's complexity is charged to both budgets in one atomic step. A
+   query whose cost does not fit is answered 429 instead of its data (it changed nothing), so
+   the points admitted never exceed a budget; a query-only request therefore needs just this
+   one window operation. A mutation has already changed data, so its cost is always charged
+   and its answer always sent.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class RateLimiter:
     ) -> Verdict | None:
         if self.store is None:
             return None
+        if points == 0 and not mutation:
+            # Nothing to add, but like Totara a request still needs room for one point.
+            return self.store.check(budgets, now)
         return self.store.charge(budgets, points, now, require_fit=not mutation)
 
 
