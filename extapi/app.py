@@ -34,7 +34,19 @@ class ExtapiApp:
             GRAPHQL_PATH: GraphQLEndpoint(runtime, schema or build_schema()),
         }
         self.pages = Starlette(
-            routes=[Route("/", _home), Route("/healthz", _health)],
+            routes=[Route("/", _home), Route("/healthz", self._health)],
+        )
+
+    async def _health(self, _request: Request) -> JSONResponse:
+        """Liveness, plus how often the shared rate-limit store could not be reached (the
+        server then fails open: requests are served without rate limiting)."""
+        windows = self.runtime.windows
+        return JSONResponse(
+            {
+                "status": "ok",
+                "rate_limit_backend": self.runtime.config.rate_limit_backend,
+                "rate_limit_store_failures": getattr(windows, "failures", 0),
+            }
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,10 +63,6 @@ async def _home(_request: Request) -> PlainTextResponse:
         "extapi: a Totara-compatible external API.\n"
         f"Token endpoint: POST {TOKEN_PATH}\nGraphQL endpoint: POST {GRAPHQL_PATH}\n"
     )
-
-
-async def _health(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(config: Config) -> ExtapiApp:

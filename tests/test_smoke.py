@@ -12,3 +12,12 @@ def test_status_query_answers_ok(runtime, http):
     # then it gets Totara's exact answer
     assert response.status_code == 200
     assert response.content == b'{"data":{"totara_webapi_status":{"status":"ok"}}}'
+
+
+def test_health_reports_the_rate_limit_store(http):
+    body = http.get("/healthz").json()
+    assert body == {
+        "status": "ok",
+        "rate_limit_backend": "memory",
+        "rate_limit_store_failures": 0,
+    }
