@@ -51,6 +51,7 @@ from bench.run import (
     GRAPHQL_PATH,
     BenchError,
     cpu_model,
+    deliver,
     extapi_command,
     fetch_token,
     log,
@@ -690,16 +691,7 @@ def bench(options: Options) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    try:
-        report = bench(options)
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
-    print(report)
-    if options.output is not None:
-        with options.output.open("a") as out:
-            out.write(report + "\n")
-    return 0
+    return deliver(lambda: bench(options), options.output)
 
 
 if __name__ == "__main__":

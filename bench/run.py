@@ -44,7 +44,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -537,18 +537,23 @@ def bench(options: Options) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = parse_args(argv)
+def deliver(make_report: Callable[[], str], output: Path | None) -> int:
+    """Print a benchmark's Markdown report (and append it to ``output``); 1 on failure."""
     try:
-        report = bench(options)
+        report = make_report()
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     print(report)
-    if options.output is not None:
-        with options.output.open("a") as out:
+    if output is not None:
+        with output.open("a") as out:
             out.write(report + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    return deliver(lambda: bench(options), options.output)
 
 
 if __name__ == "__main__":

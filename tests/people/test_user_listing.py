@@ -22,21 +22,6 @@ query list_users($query: core_user_users_query) {
 
 
 @pytest.fixture
-def client(runtime):
-    return make_api_client(runtime)
-
-
-@pytest.fixture
-def call(http, client):
-    token = fetch_token(http, client)
-
-    def run(document: str, **variables: Any) -> dict[str, Any]:
-        return graphql(http, token, {"query": document, "variables": variables}).json()
-
-    return run
-
-
-@pytest.fixture
 def people(runtime, client) -> list[int]:
     """Five users besides the service account, created with distinct names and times."""
     ids = [

@@ -42,21 +42,6 @@ NOT_FOUND = (
 GOOD_PASSWORD = "Passw0rd!"
 
 
-@pytest.fixture
-def client(runtime):
-    return make_api_client(runtime)
-
-
-@pytest.fixture
-def call(http, client):
-    token = fetch_token(http, client)
-
-    def run(query: str, **variables: Any) -> dict[str, Any]:
-        return graphql(http, token, {"query": query, "variables": variables}).json()
-
-    return run
-
-
 def _new(**fields: Any) -> dict[str, Any]:
     base = {
         "username": "jdoe",
