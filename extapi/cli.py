@@ -14,7 +14,7 @@ from extapi.access import roles as roles_service
 from extapi.auth import clients as clients_service
 from extapi.auth.secrets import load_hasher
 from extapi.config import Config, load_config
-from extapi.errors import ExtapiError
+from extapi.errors import ExtapiError, NotFoundError
 from extapi.people import profile_fields
 from extapi.people import tenants as tenants_service
 from extapi.people import users as users_service
@@ -337,11 +337,12 @@ def admin() -> None:
 @click.option("--email", default=None, help="Defaults to USERNAME@localhost.localdomain.")
 @json_option
 def admin_add(username: str, password: str, email: str | None, as_json: bool) -> None:
-    """Make a user a site administrator, creating the user when needed."""
+    """Make a user a site administrator (creating the user when needed) with this password."""
     with _transaction() as conn:
         try:
             user_id = int(users_service.get_user_by_username(conn, username)["id"])
-        except ExtapiError:
+            users_service.set_password(conn, user_id, password)
+        except NotFoundError:
             site = site_settings.load_site_settings(conn)
             new = users_service.NewUser(
                 username,

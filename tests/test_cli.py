@@ -442,3 +442,18 @@ def test_profile_field_commands(run):
     assert "A menu field needs at least one option" in empty_menu.stderr
     run("profile-field", "delete", "grade")
     assert "grade" not in run("profile-field", "list").stdout
+
+
+def test_admin_add_on_an_existing_user_sets_the_password(run, runtime):
+    from sqlalchemy import select
+
+    from extapi.db.tables import site_admins, users
+    from extapi.people.passwords import verify_password
+
+    _add_user(run, "boss")
+    run("admin", "add", "--username", "boss", "--password", "N3w-secret!")
+    with runtime.engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.username == "boss")).mappings().one()
+        admins = conn.execute(select(site_admins.c.user_id)).scalars().all()
+    assert row["id"] in admins
+    assert verify_password(row["password"], "N3w-secret!")

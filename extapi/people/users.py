@@ -27,6 +27,7 @@ __all__ = [
     "set_suspended",
     "soft_delete",
     "make_site_admin",
+    "set_password",
     "is_site_admin",
     "list_users",
 ]
@@ -154,6 +155,17 @@ def soft_delete(conn: Connection, user_id: int) -> None:
     )
     conn.execute(delete(site_admins).where(site_admins.c.user_id == user_id))
     revision.bump(conn)
+
+
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """Store a new password hash (the CLI's way to reset an administrator's password)."""
+    if not password:
+        raise ValidationError("Password cannot be blank")
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password=hash_password(password), timemodified=int(time.time()))
+    )
 
 
 def make_site_admin(conn: Connection, user_id: int) -> None:
