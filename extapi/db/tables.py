@@ -39,6 +39,10 @@ __all__ = [
     "site_keys",
     "profile_fields",
     "profile_data",
+    "hierarchy_frameworks",
+    "hierarchy_types",
+    "hierarchy_items",
+    "job_assignments",
 ]
 
 metadata = MetaData()
@@ -248,4 +252,96 @@ profile_data = Table(
     Column("data", Text, nullable=False),
     Column("dataformat", SmallInteger, nullable=False, default=0),
     UniqueConstraint("user_id", "field_id", name="uq_profile_data_user_field"),
+)
+
+# Organisation structure: frameworks, types and items of two kinds ("organisation" and
+# "position") share tables, as their rules are the same.
+hierarchy_frameworks = Table(
+    "hierarchy_frameworks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("idnumber", String(100), nullable=False),
+    Column("fullname", String(1024), nullable=False),
+    Column("shortname", String(100), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("visible", Boolean, nullable=False, default=True),
+    Column("sortorder", Integer, nullable=False, default=0),
+    Column("timecreated", BigInteger, nullable=False),
+    Column("timemodified", BigInteger, nullable=False),
+    UniqueConstraint("kind", "idnumber", name="uq_hierarchy_frameworks_kind_idnumber"),
+)
+
+hierarchy_types = Table(
+    "hierarchy_types",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("idnumber", String(100), nullable=False),
+    Column("fullname", String(1024), nullable=False),
+    Column("shortname", String(100), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("timecreated", BigInteger, nullable=False),
+    Column("timemodified", BigInteger, nullable=False),
+    UniqueConstraint("kind", "idnumber", name="uq_hierarchy_types_kind_idnumber"),
+)
+
+hierarchy_items = Table(
+    "hierarchy_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column(
+        "framework_id",
+        Integer,
+        ForeignKey("hierarchy_frameworks.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("parent_id", Integer, ForeignKey("hierarchy_items.id"), nullable=True),
+    Column("type_id", Integer, ForeignKey("hierarchy_types.id"), nullable=True),
+    Column("fullname", String(1024), nullable=False),
+    Column("shortname", String(100), nullable=False, default=""),
+    # "" when the source of record gives none; otherwise unique per kind (checked by services)
+    Column("idnumber", String(100), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    # ids from the top of the tree down to this item, e.g. "/1/4/6"
+    Column("path", String(1024), nullable=False, default=""),
+    Column("depth", Integer, nullable=False, default=1),
+    Column("visible", Boolean, nullable=False, default=True),
+    Column("timecreated", BigInteger, nullable=False),
+    Column("timemodified", BigInteger, nullable=False),
+    Index("ix_hierarchy_items_kind_idnumber", "kind", "idnumber"),
+    Index("ix_hierarchy_items_parent", "parent_id"),
+    Index("ix_hierarchy_items_framework", "framework_id"),
+    Index("ix_hierarchy_items_kind_timemodified", "kind", "timemodified"),
+)
+
+job_assignments = Table(
+    "job_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("idnumber", String(100), nullable=False),
+    Column("fullname", String(255), nullable=True),
+    Column("shortname", String(100), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("startdate", BigInteger, nullable=True),
+    Column("enddate", BigInteger, nullable=True),
+    Column("position_id", Integer, ForeignKey("hierarchy_items.id"), nullable=True),
+    Column("positionassignmentdate", BigInteger, nullable=True),
+    Column("organisation_id", Integer, ForeignKey("hierarchy_items.id"), nullable=True),
+    Column("manager_ja_id", Integer, ForeignKey("job_assignments.id"), nullable=True),
+    Column("temp_manager_ja_id", Integer, ForeignKey("job_assignments.id"), nullable=True),
+    Column("temp_manager_expiry", BigInteger, nullable=True),
+    Column("appraiser_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("sortorder", Integer, nullable=False, default=1),
+    Column("timecreated", BigInteger, nullable=False),
+    Column("timemodified", BigInteger, nullable=False),
+    UniqueConstraint("user_id", "idnumber", name="uq_job_assignments_user_idnumber"),
+    Index("ix_job_assignments_manager", "manager_ja_id"),
+    Index("ix_job_assignments_temp_manager", "temp_manager_ja_id"),
+    Index("ix_job_assignments_position", "position_id"),
+    Index("ix_job_assignments_organisation", "organisation_id"),
+    Index("ix_job_assignments_appraiser", "appraiser_id"),
+    Index("ix_job_assignments_timemodified", "timemodified"),
 )

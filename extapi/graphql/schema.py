@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, build_ast_schema, parse
 
-from extapi.graphql.resolvers import status, users
+from extapi.graphql.resolvers import hierarchy, jobs, status, users
 from extapi.graphql.scalars import bind_scalars
 
 __all__ = ["build_schema", "assemble_schema", "schema_sdl", "RESOLVERS"]
@@ -21,11 +21,15 @@ SDL_FILES = (
     "user.graphqls",
     "hierarchy.graphqls",
     "job.graphqls",
+    "hierarchy_services.graphqls",
+    "job_services.graphqls",
 )
 
 RESOLVERS: dict[str, Callable[..., Any]] = {}
 RESOLVERS.update(status.RESOLVERS)  # each area module exports its own mapping
 RESOLVERS.update(users.RESOLVERS)
+RESOLVERS.update(hierarchy.RESOLVERS)
+RESOLVERS.update(jobs.RESOLVERS)
 
 
 def schema_sdl() -> str:

@@ -1,0 +1,1 @@
+"""Organisation structure: hierarchy frameworks, types and items, and job assignments."""
