@@ -139,6 +139,10 @@ def set_suspended(conn: Connection, user_id: int, suspended: bool) -> None:
 def soft_delete(conn: Connection, user_id: int) -> None:
     """Mark a user deleted. The row stays so that history still resolves, but its username,
     idnumber and email are released (as Moodle does) so they can be used again."""
+    # Imported here: the job assignment rules build on this module's users.
+    from extapi.org.jobs import delete_for_user
+
+    delete_for_user(conn, user_id)  # managers' staff counts and references follow, as in Totara
     now = int(time.time())
     conn.execute(
         update(users)

@@ -34,9 +34,15 @@ PAGE_QUERY = {
 }
 # A page costs, once the worker has the current site settings: (1) the caller's role grants,
 # (2) the count behind ``total``, (3) the page of users, (4) the custom field values of the
-# whole page in one batch. Job assignments cost nothing yet (the resolver returns []).
-PAGE_STATEMENTS = ["role_assignments", "users", "users", "profile_data"]  # tables read
-STATEMENTS_PER_PAGE = 4
+# whole page in one batch; so are the job assignments of the whole page.
+PAGE_STATEMENTS = [
+    "role_assignments",
+    "users",
+    "users",
+    "profile_data",
+    "job_assignments",
+]  # tables read
+STATEMENTS_PER_PAGE = 5
 # The first request after the site revision moved also reloads the site settings, once.
 SETTINGS_RELOAD = ["site_settings"]
 # Outside the engine: one read per request, of the revision alone when the token is cached.
@@ -114,7 +120,7 @@ def token(runtime: Runtime, http: TestClient) -> str:
     return fetch_token(http, make_api_client(runtime))
 
 
-def test_a_page_of_100_users_costs_four_statements(runtime, http, token):
+def test_a_page_of_100_users_costs_five_statements(runtime, http, token):
     # given 100 users with two custom field values each (and the client's service account)
     add_users(runtime, 1, 100)
     # when a system client asks for a page of 100 with custom fields and job assignments

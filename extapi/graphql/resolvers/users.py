@@ -11,6 +11,7 @@ from extapi.access.principal import has_capability
 from extapi.dates import format_date
 from extapi.graphql.formats import HTML_CODE, PLAIN_CODE, format_text
 from extapi.graphql.loaders import BatchLoader
+from extapi.graphql.resolvers.jobs import jobs_of_users_loader
 from extapi.people import listing, profile_fields, rules, user_changes
 from extapi.people.users import get_user
 from extapi.people.visibility import can_see, can_see_raw_description
@@ -39,7 +40,9 @@ def _custom_fields(info: GraphQLResolveInfo) -> BatchLoader[list[dict[str, Any]]
 def resolve_users(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> dict[str, Any]:
     ctx = _context(info)
     page = listing.list_users(ctx.conn, ctx.actor, query)
-    _custom_fields(info).expect(int(u["id"]) for u in page.items)
+    ids = [int(u["id"]) for u in page.items]
+    _custom_fields(info).expect(ids)
+    jobs_of_users_loader(info).expect(ids)
     return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
 
 
@@ -166,8 +169,9 @@ def resolve_custom_fields(user: User, info: GraphQLResolveInfo) -> list[dict[str
     ]
 
 
-def resolve_job_assignments(_user: User, _info: GraphQLResolveInfo) -> list[Any]:
-    return []  # job assignments arrive with the organisation-structure work
+def resolve_job_assignments(user: User, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    """The user's job assignments in their sort order, loaded for the whole page at once."""
+    return jobs_of_users_loader(info).load(int(user["id"]))
 
 
 def resolve_card(user: User, info: GraphQLResolveInfo) -> dict[str, Any]:
