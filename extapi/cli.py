@@ -15,6 +15,7 @@ from extapi.auth import clients as clients_service
 from extapi.auth.secrets import load_hasher
 from extapi.config import Config, load_config
 from extapi.errors import ExtapiError, NotFoundError
+from extapi.org import hierarchy as hierarchy_service
 from extapi.people import profile_fields
 from extapi.people import tenants as tenants_service
 from extapi.people import users as users_service
@@ -568,6 +569,75 @@ def profile_field_delete(shortname: str) -> None:
     with _transaction() as conn:
         profile_fields.delete_field(conn, shortname)
     click.echo(f"Custom profile field {shortname} deleted.")
+
+
+# --- organisation structure ----------------------------------------------------------------------
+@cli.group()
+def hierarchy() -> None:
+    """Manage position and organisation frameworks and types."""
+
+
+@hierarchy.group("framework")
+def hierarchy_framework() -> None:
+    """Manage frameworks: the trees that hold positions or organisations."""
+
+
+@hierarchy.group("type")
+def hierarchy_type() -> None:
+    """Manage types: labels that classify positions or organisations."""
+
+
+kind_option = click.option(
+    "--kind", required=True, type=click.Choice(list(hierarchy_service.KINDS))
+)
+
+
+def _named_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("id", "kind", "idnumber", "fullname", "shortname")}
+
+
+def _hierarchy_add(what: str) -> Callable[..., None]:
+    add = hierarchy_service.add_framework if what == "framework" else hierarchy_service.add_type
+
+    def command(kind: str, idnumber: str, fullname: str, shortname: str, as_json: bool) -> None:
+        with _transaction() as conn:
+            new_id = add(conn, hierarchy_service.KIND_INFO[kind], idnumber, fullname, shortname)
+        _emit(
+            as_json,
+            {"id": new_id, "kind": kind, "idnumber": idnumber.strip()},
+            f"{kind.capitalize()} {what} {idnumber.strip()} added (id {new_id}).",
+        )
+
+    return command
+
+
+def _hierarchy_list(what: str) -> Callable[..., None]:
+    fetch = (
+        hierarchy_service.list_frameworks if what == "framework" else hierarchy_service.list_types
+    )
+
+    def command(kind: str, as_json: bool) -> None:
+        with _transaction() as conn:
+            views = [_named_view(r) for r in fetch(conn, hierarchy_service.KIND_INFO[kind])]
+        lines = [f"{v['id']}\t{v['idnumber']}\t{v['fullname']}" for v in views]
+        _emit(as_json, views, "\n".join(lines) or f"No {kind} {what}s.")
+
+    return command
+
+
+for _group, _what in ((hierarchy_framework, "framework"), (hierarchy_type, "type")):
+    _group.command("add", help=f"Add a position or organisation {_what}.")(
+        kind_option(
+            click.option("--idnumber", required=True)(
+                click.option("--fullname", required=True)(
+                    click.option("--shortname", default="")(json_option(_hierarchy_add(_what)))
+                )
+            )
+        )
+    )
+    _group.command("list", help=f"List the {_what}s of a kind.")(
+        kind_option(json_option(_hierarchy_list(_what)))
+    )
 
 
 # --- site settings -----------------------------------------------------------------------------
