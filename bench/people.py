@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -50,10 +49,10 @@ import orjson
 from bench.run import (
     GRAPHQL_PATH,
     BenchError,
-    cpu_model,
     deliver,
     extapi_command,
     fetch_token,
+    host_facts,
     log,
     reset_postgres,
     seed,
@@ -593,14 +592,8 @@ def run_scenarios(options: Options, url: str, backend: str, tmp: Path) -> Report
 
 # --- report ---------------------------------------------------------------------------------
 def machine_facts(report: Report) -> list[tuple[str, str]]:
-    import uvicorn
-
     return [
-        ("CPU", cpu_model()),
-        ("nproc", str(len(os.sched_getaffinity(0)))),
-        ("Kernel", platform.release()),
-        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
-        ("uvicorn", f"{uvicorn.__version__} (httptools, uvloop, no access log)"),
+        *host_facts(),
         ("Database", f"{report.backend}, schema revision {report.schema}"),
         ("Workers (extapi serve)", "1"),
         (

@@ -435,7 +435,8 @@ def wrk_version(wrk: str) -> str:
     return first[0].split(" [")[0] if first else "wrk"
 
 
-def machine_facts(wrk: str, backend: str, options: Options) -> list[tuple[str, str]]:
+def host_facts() -> list[tuple[str, str]]:
+    """The machine and software every benchmark report starts with."""
     import uvicorn
 
     return [
@@ -444,6 +445,12 @@ def machine_facts(wrk: str, backend: str, options: Options) -> list[tuple[str, s
         ("Kernel", platform.release()),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("uvicorn", f"{uvicorn.__version__} (httptools, uvloop, no access log)"),
+    ]
+
+
+def machine_facts(wrk: str, backend: str, options: Options) -> list[tuple[str, str]]:
+    return [
+        *host_facts(),
         ("Load generator", f"{wrk_version(wrk)}, -t1 -c{options.connections}"),
         ("Database", backend),
         ("Workers (extapi serve)", str(options.workers)),
