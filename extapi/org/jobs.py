@@ -9,9 +9,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from extapi.dates import parse_date_input
 from extapi.db.tables import hierarchy_items, job_assignments, users
@@ -153,25 +165,33 @@ def _reference_matches(
 
     Each row carries the holder's tenant as ``user_tenant_id``.
     """
-    conditions: list[ColumnElement[bool]] = []
+    params: dict[str, Any] = {}
     if reference.get("id") not in (None, ""):
-        conditions.append(ja.c.id == int(reference["id"]))
+        params["id"] = int(reference["id"])
     if reference.get("idnumber") not in (None, ""):
-        conditions.append(ja.c.idnumber == reference["idnumber"])
+        params["idnumber"] = reference["idnumber"]
     if reference.get("user") is not None:
         try:
-            conditions.append(ja.c.user_id == find_user(conn, actor, reference["user"])["id"])
+            params["user_id"] = find_user(conn, actor, reference["user"])["id"]
         except NotFoundError:
             return []
-    if not conditions:
+    if not params:
         return []
-    query = (
+    scope = reachable_users(actor.principal, actor.site, REFERENCE)
+    query = _reference_query(tuple(params), scope)
+    return [dict(r) for r in conn.execute(query, params).mappings()]
+
+
+@lru_cache(maxsize=256)
+def _reference_query(keys: tuple[str, ...], scope: ColumnElement[Any]) -> Select[Any]:
+    """Built once per combination of reference fields and tenant scope (bulk syncs resolve
+    thousands of managers, and building a statement costs more than running it)."""
+    return (
         select(ja, users.c.tenant_id.label("user_tenant_id"))
         .select_from(ja.join(users, users.c.id == ja.c.user_id))
-        .where(reachable_users(actor.principal, actor.site, REFERENCE), *conditions)
+        .where(scope, *(getattr(ja.c, k) == bindparam(k) for k in keys))
         .limit(2)
     )
-    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def find_job_assignment(

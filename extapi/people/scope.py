@@ -5,6 +5,7 @@ Every service that reads users calls :func:`reachable_users`; nothing else filte
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, true
@@ -27,10 +28,19 @@ def reachable_users(
     A tenant member reaches only its own tenant. A system actor reaches everyone, except that
     with tenant isolation on it *lists* only users outside tenants (it can still reach a tenant
     user by reference, as Totara allows).
+
+    The same condition object comes back for the same tenant and purpose, so callers may cache
+    statements built on it.
     """
+    isolated = bool(site.tenantsisolated) and purpose == LIST
+    return _condition(principal.tenant_id, isolated)
+
+
+@lru_cache(maxsize=1024)
+def _condition(tenant_id: int | None, isolated: bool) -> ColumnElement[Any]:
     live = users.c.deleted.is_(False)
-    if principal.tenant_id is not None:
-        return and_(live, users.c.tenant_id == principal.tenant_id)
-    if purpose == LIST and site.tenantsisolated:
+    if tenant_id is not None:
+        return and_(live, users.c.tenant_id == tenant_id)
+    if isolated:
         return and_(live, users.c.tenant_id.is_(None))
     return and_(live, true())

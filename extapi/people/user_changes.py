@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, insert, select, update
 
 from extapi.access.principal import Principal, has_capability
 from extapi.db import revision
@@ -73,19 +74,23 @@ class Actor:
 
 
 # --- finding users ----------------------------------------------------------------------------
+REFERENCE_KEYS = ("id", "username", "idnumber", "email")
+
+
+@lru_cache(maxsize=256)
+def _reference_query(keys: tuple[str, ...], scope: ColumnElement[Any]) -> Select[Any]:
+    """Built once per combination: a bulk sync resolves thousands of references, and building
+    the statement costs more than running it."""
+    return select(users).where(scope, *(getattr(users.c, k) == bindparam(k) for k in keys)).limit(2)
+
+
 def find_user(conn: Connection, actor: Actor, reference: Mapping[str, Any]) -> dict[str, Any]:
     """The one live user the actor can reach that matches every given reference field."""
-    conditions = [
-        getattr(users.c, key) == value
-        for key, value in reference.items()
-        if key in ("id", "username", "idnumber", "email") and value not in (None, "")
-    ]
-    if not conditions:
+    given = {k: reference[k] for k in REFERENCE_KEYS if reference.get(k) not in (None, "")}
+    if not given:
         raise NotFoundError(NOT_FOUND)
-    query = select(users).where(
-        reachable_users(actor.principal, actor.site, REFERENCE), *conditions
-    )
-    rows = conn.execute(query.limit(2)).mappings().all()
+    scope = reachable_users(actor.principal, actor.site, REFERENCE)
+    rows = conn.execute(_reference_query(tuple(given), scope), given).mappings().all()
     if len(rows) != 1:
         raise NotFoundError(NOT_FOUND)
     return dict(rows[0])
