@@ -48,6 +48,7 @@ from sqlalchemy import (
 from extapi.errors import ValidationError
 
 __all__ = [
+    "Page",
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "Cursor",
@@ -104,6 +105,15 @@ class Cursor:
         if not _is_int(limit) or not -_INT32 <= limit < _INT32 or not isinstance(columns, dict):
             raise ValidationError(ERR_NOT_JSON)
         return cls(limit=limit, columns=columns)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list query: its rows, the count across all pages, the next cursor."""
+
+    items: list[Any]
+    total: int
+    next_cursor: str
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,14 @@ from sqlalchemy import (
 from extapi.dates import parse_date_input
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, hierarchy_types, job_assignments
 from extapi.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from extapi.pagination import fetch_limit, finish_page, keyset_condition, order_by, page_request
+from extapi.pagination import (
+    Page,
+    fetch_limit,
+    finish_page,
+    keyset_condition,
+    order_by,
+    page_request,
+)
 from extapi.people.user_changes import Actor
 
 __all__ = [
@@ -38,7 +45,6 @@ __all__ = [
     "KINDS",
     "Kind",
     "KIND_INFO",
-    "ItemPage",
     "items_by_ids",
     "frameworks_by_ids",
     "types_by_ids",
@@ -86,13 +92,6 @@ KIND_INFO = {
     ORGANISATION: Kind(ORGANISATION, "organisations", "an"),
     POSITION: Kind(POSITION, "positions", "a"),
 }
-
-
-@dataclass(frozen=True)
-class ItemPage:
-    items: list[Mapping[str, Any]]
-    total: int
-    next_cursor: str
 
 
 def _now() -> int:
@@ -247,9 +246,7 @@ def _filters(actor: Actor, kind: Kind, filters: Mapping[str, Any] | None) -> lis
     return conditions
 
 
-def list_items(
-    conn: Connection, actor: Actor, kind: Kind, query: Mapping[str, Any] | None
-) -> ItemPage:
+def list_items(conn: Connection, actor: Actor, kind: Kind, query: Mapping[str, Any] | None) -> Page:
     """One page of the kind's items, filtered and sorted as the query asks."""
     _require(actor, kind, "view")
     query = query or {}
@@ -266,7 +263,7 @@ def list_items(
         page_query = page_query.limit(limit)
     rows = conn.execute(page_query.order_by(*order_by(_SORT_COLUMNS, request))).mappings()
     items, next_cursor = finish_page([dict(r) for r in rows], request)
-    return ItemPage(items, int(total.scalar_one()), next_cursor)
+    return Page(items, int(total.scalar_one()), next_cursor)
 
 
 # --- validating values ------------------------------------------------------------------------

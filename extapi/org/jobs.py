@@ -28,12 +28,18 @@ from sqlalchemy import (
 from extapi.dates import parse_date_input
 from extapi.db.tables import hierarchy_items, job_assignments, users
 from extapi.errors import NotFoundError, PermissionDenied, ValidationError
-from extapi.pagination import fetch_limit, finish_page, keyset_condition, order_by, page_request
+from extapi.pagination import (
+    Page,
+    fetch_limit,
+    finish_page,
+    keyset_condition,
+    order_by,
+    page_request,
+)
 from extapi.people.scope import LIST, REFERENCE, reachable_users
 from extapi.people.user_changes import Actor, find_user
 
 __all__ = [
-    "JobPage",
     "SORTABLE",
     "list_job_assignments",
     "find_job_assignment",
@@ -93,13 +99,6 @@ SORTABLE = tuple(_SORT_KEYS)
 _KEY_PREFIX = "sortkey_"
 
 
-@dataclass(frozen=True)
-class JobPage:
-    items: list[dict[str, Any]]
-    total: int
-    next_cursor: str
-
-
 # --- reading ----------------------------------------------------------------------------------
 def _check_view_rights(actor: Actor) -> None:
     tenant_id = actor.principal.tenant_id
@@ -129,9 +128,7 @@ def _since(actor: Actor, filters: Mapping[str, Any] | None) -> list[ColumnElemen
     return [] if since is None else [ja.c.timemodified >= since]
 
 
-def list_job_assignments(
-    conn: Connection, actor: Actor, query: Mapping[str, Any] | None
-) -> JobPage:
+def list_job_assignments(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> Page:
     """One page of the job assignments of the users the actor may list."""
     _check_view_rights(actor)
     query = query or {}
@@ -155,7 +152,7 @@ def list_job_assignments(
     rows = [dict(r) for r in conn.execute(page_query).mappings()]
     key_rows = [{name: r.pop(_KEY_PREFIX + name) for name in request.sort} for r in rows]
     page, next_cursor = finish_page(key_rows, request)
-    return JobPage(rows[: len(page)], int(total), next_cursor)
+    return Page(rows[: len(page)], int(total), next_cursor)
 
 
 def _reference_matches(

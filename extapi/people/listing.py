@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -11,21 +10,21 @@ from sqlalchemy import Connection, func, select
 from extapi.dates import parse_date_input
 from extapi.db.tables import users
 from extapi.errors import PermissionDenied, ValidationError
-from extapi.pagination import fetch_limit, finish_page, keyset_condition, order_by, page_request
+from extapi.pagination import (
+    Page,
+    fetch_limit,
+    finish_page,
+    keyset_condition,
+    order_by,
+    page_request,
+)
 from extapi.people.scope import LIST, reachable_users
 from extapi.people.user_changes import Actor
 
-__all__ = ["UserPage", "list_users", "SORTABLE"]
+__all__ = ["list_users", "SORTABLE"]
 
 SORTABLE = ("id", "firstname", "lastname", "username", "timemodified")
 _COLUMNS = {name: getattr(users.c, name) for name in SORTABLE}
-
-
-@dataclass(frozen=True)
-class UserPage:
-    items: list[Mapping[str, Any]]
-    total: int
-    next_cursor: str
 
 
 def _check_rights(actor: Actor) -> None:
@@ -71,7 +70,7 @@ def _filters(actor: Actor, filters: Mapping[str, Any] | None) -> list[Any]:
     return conditions
 
 
-def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> UserPage:
+def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> Page:
     _check_rights(actor)
     query = query or {}
     columns, descending = _sort(query.get("sort"))
@@ -90,4 +89,4 @@ def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) 
         page_query = page_query.limit(limit)
     rows = [dict(r) for r in conn.execute(page_query).mappings()]
     items, next_cursor = finish_page(rows, request)
-    return UserPage(items, int(total), next_cursor)
+    return Page(items, int(total), next_cursor)
