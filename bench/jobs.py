@@ -29,12 +29,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +65,9 @@ from bench.run import (
     fetch_token,
     host_facts,
     log,
+    report_title,
     reset_postgres,
+    scratch_dir,
     seed,
     server,
 )
@@ -401,14 +400,10 @@ def render(report: Report, title: str) -> str:
 
 # --- main -----------------------------------------------------------------------------------
 def bench(options: Options) -> str:
-    tmp = Path(tempfile.mkdtemp(prefix="extapi-jobs-"))
-    try:
+    with scratch_dir("extapi-jobs-") as tmp:
         url, backend = prepare_database(options, tmp)
         report = run_scenarios(options, url, backend, tmp)
-        title = f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {backend.split()[0]}"
-        return render(report, title)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return render(report, report_title(backend))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,15 +31,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +51,9 @@ from bench.run import (
     fetch_token,
     host_facts,
     log,
+    report_title,
     reset_postgres,
+    scratch_dir,
     seed,
     server,
 )
@@ -672,14 +671,10 @@ def render(report: Report, title: str) -> str:
 
 # --- main -----------------------------------------------------------------------------------
 def bench(options: Options) -> str:
-    tmp = Path(tempfile.mkdtemp(prefix="extapi-people-"))
-    try:
+    with scratch_dir("extapi-people-") as tmp:
         url, backend = prepare_database(options, tmp)
         report = run_scenarios(options, url, backend, tmp)
-        title = f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {backend.split()[0]}"
-        return render(report, title)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return render(report, report_title(backend))
 
 
 def main(argv: list[str] | None = None) -> int:

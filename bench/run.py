@@ -526,10 +526,23 @@ def run_scenarios(
     return scenarios
 
 
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder for logs and SQLite files, removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report_title(backend: str) -> str:
+    return f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {backend.split()[0]}"
+
+
 def bench(options: Options) -> str:
     wrk = ensure_wrk()
-    tmp = Path(tempfile.mkdtemp(prefix="extapi-bench-"))
-    try:
+    with scratch_dir("extapi-bench-") as tmp:
         url, backend = prepare_database(options, tmp)
         env = {**os.environ, "EXTAPI_DATABASE_URL": url}
         if options.redis_url:
@@ -538,10 +551,8 @@ def bench(options: Options) -> str:
         log(f"database: {backend}; seeding through the CLI")
         creds = seed(env)
         scenarios = run_scenarios(wrk, options, env, creds, tmp)
-        title = f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {backend.split()[0]}"
+        title = report_title(backend)
         return render(scenarios, machine_facts(wrk, backend, options), title)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def deliver(make_report: Callable[[], str], output: Path | None) -> int:
