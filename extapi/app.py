@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from graphql import GraphQLSchema
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -16,6 +15,7 @@ from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
 from extapi.http import Receive, Scope, Send
 from extapi.runtime import Runtime, open_runtime
+from extapi.web.pages import build_pages
 
 __all__ = ["create_app", "create_app_from_env", "ExtapiApp"]
 
@@ -29,12 +29,13 @@ class ExtapiApp:
 
     def __init__(self, runtime: Runtime, schema: GraphQLSchema | None = None) -> None:
         self.runtime = runtime
+        schema = schema or build_schema()
         self.fast: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             TOKEN_PATH: TokenEndpoint(runtime),
-            GRAPHQL_PATH: GraphQLEndpoint(runtime, schema or build_schema()),
+            GRAPHQL_PATH: GraphQLEndpoint(runtime, schema),
         }
-        self.pages = Starlette(
-            routes=[Route("/", _home), Route("/healthz", self._health)],
+        self.pages = build_pages(
+            runtime, schema, [Route("/", _home), Route("/healthz", self._health)]
         )
 
     async def _health(self, _request: Request) -> JSONResponse:

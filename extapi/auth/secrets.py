@@ -59,6 +59,11 @@ class SecretHasher:
             self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256
         ).hexdigest()
 
+    def derive(self, purpose: str) -> bytes:
+        """A separate key for another use (web sessions ...), so the credential key itself
+        never signs anything a browser holds."""
+        return hmac.new(self._key, f"extapi:{purpose}".encode(), hashlib.sha256).digest()
+
     def matches(self, value: str, stored: str) -> bool:
         return hmac.compare_digest(self.digest(value), stored)
 

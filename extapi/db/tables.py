@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -43,6 +44,8 @@ __all__ = [
     "hierarchy_types",
     "hierarchy_items",
     "job_assignments",
+    "api_request_log",
+    "signin_throttle",
 ]
 
 metadata = MetaData()
@@ -171,6 +174,8 @@ api_clients = Table(
     Column("status", Boolean, nullable=False, default=True),
     Column("time_created", BigInteger, nullable=False),
     Column("time_modified", BigInteger, nullable=False),
+    # Kept up to date by the request log's flusher, never on the request path.
+    Column("time_last_used", BigInteger, nullable=True),
 )
 
 api_client_settings = Table(
@@ -344,4 +349,32 @@ job_assignments = Table(
     Index("ix_job_assignments_organisation", "organisation_id"),
     Index("ix_job_assignments_appraiser", "appraiser_id"),
     Index("ix_job_assignments_timemodified", "timemodified"),
+)
+
+# One row per GraphQL HTTP request made with a valid token (a batch is one row). Written in
+# batches by each worker's request log, pruned by age; see extapi/requestlog/.
+api_request_log = Table(
+    "api_request_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("client_id", Integer, ForeignKey("api_clients.id", ondelete="CASCADE"), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("operations", String(255), nullable=False),
+    Column("complexity", Integer, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    # "success", "error" (the response carried GraphQL errors) or "rate_limited"
+    Column("outcome", String(16), nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Index("ix_api_request_log_client_time", "client_id", "time"),
+    Index("ix_api_request_log_time", "time"),
+)
+
+# Failed web sign-ins per key ("user:<name>" and "ip:<address>"), for lock-out with back-off.
+signin_throttle = Table(
+    "signin_throttle",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
 )

@@ -1,0 +1,84 @@
+"""``build_pages``: the Starlette app behind every path that is not one of the two API
+endpoints: health, sign-in, the admin pages, the API documentation and static files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from graphql import GraphQLSchema
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from extapi.runtime import Runtime
+from extapi.web.security import BodyLimit, SecureHeaders
+from extapi.web.state import STATIC_DIR, WebState
+from extapi.web.templating import render
+from extapi.web.views import signin
+
+__all__ = ["build_pages", "web_routes", "MAX_FORM_BYTES"]
+
+MAX_FORM_BYTES = 256 * 1024
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[Any]]
+
+
+def _redirect(target: str) -> Callable[[Request], Any]:
+    async def endpoint(_request: Request) -> Response:
+        return RedirectResponse(target, status_code=301)
+
+    return endpoint
+
+
+def web_routes() -> list[BaseRoute]:
+    """Every page route; each view module lists its own."""
+    from extapi.web.views import ROUTES
+
+    return [
+        Route("/login", signin.signin_page, methods=["GET", "POST"]),
+        Route("/logout", signin.signout, methods=["POST"]),
+        # Totara's addresses, for admins' bookmarks and habits.
+        Route("/login/index.php", _redirect("/login")),
+        Route("/totara/api/client/", _redirect("/admin/clients")),
+        Route("/totara/api/client/index.php", _redirect("/admin/clients")),
+        Route("/admin/", _redirect("/admin/clients")),
+        Route("/admin", _redirect("/admin/clients")),
+        *ROUTES,
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    titles = {404: "Page not found", 405: "Method not allowed"}
+    return render(
+        request,
+        "error.html",
+        status=status,
+        title=titles.get(status, "Error"),
+        message="There is nothing at this address." if status == 404 else "",
+    )
+
+
+def build_pages(
+    runtime: Runtime,
+    schema: GraphQLSchema,
+    extra_routes: list[BaseRoute],
+    lifespan: Lifespan | None = None,
+) -> Starlette:
+    app = Starlette(
+        routes=[*extra_routes, *web_routes()],
+        middleware=[
+            Middleware(SecureHeaders),
+            Middleware(BodyLimit, limit=MAX_FORM_BYTES),
+        ],
+        exception_handlers={HTTPException: _not_found},
+        lifespan=lifespan,
+    )
+    app.state.web = WebState.create(runtime, schema)
+    return app

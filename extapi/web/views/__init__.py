@@ -1,0 +1,14 @@
+"""Thin admin views: parse a form, call one service, render a template.
+
+Each module exports ``ROUTES``; they are gathered here.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from extapi.web.views import clients, docs, people, settings
+
+__all__ = ["ROUTES"]
+
+ROUTES: list[BaseRoute] = [*clients.ROUTES, *settings.ROUTES, *people.ROUTES, *docs.ROUTES]

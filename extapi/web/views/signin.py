@@ -1,0 +1,100 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from extapi.auth.signin import SignInRefused, sign_in
+from extapi.people.users import is_site_admin
+from extapi.web.auth import (
+    CsrfRejected,
+    Viewer,
+    check_csrf,
+    current_viewer,
+    form_of,
+    keep_session,
+)
+from extapi.web.sessions import COOKIE_NAME
+from extapi.web.state import web_state
+from extapi.web.templating import render
+
+__all__ = ["signin_page", "signout"]
+
+MAX_CREDENTIAL_CHARS = 1024
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never an absolute or protocol-relative URL."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/admin/"
+    return target
+
+
+def home_for(viewer: Viewer) -> str:
+    return "/admin/" if viewer.is_admin else "/totara/api/documentation/"
+
+
+class _Attempt:
+    def __init__(self) -> None:
+        self.user: Any = None
+        self.admin = False
+        self.error: str | None = None
+
+
+def _try_sign_in(conn: Connection, username: str, password: str, address: str) -> _Attempt:
+    attempt = _Attempt()
+    try:
+        attempt.user = sign_in(conn, username, password, address, int(time.time()))
+        attempt.admin = is_site_admin(conn, attempt.user.id)
+    except SignInRefused as exc:
+        attempt.error = exc.message  # the failure is recorded: this transaction commits
+    return attempt
+
+
+async def signin_page(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    next_path = _safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        if viewer is not None:
+            return RedirectResponse(home_for(viewer) if next_path == "/admin/" else next_path, 303)
+        return render(request, "signin.html", next=next_path, title="Sign in")
+    form = await form_of(request)
+    username = str(form.get("username") or "")[:MAX_CREDENTIAL_CHARS]
+    password = str(form.get("password") or "")[:MAX_CREDENTIAL_CHARS]
+    next_path = _safe_next(str(form.get("next") or ""))
+    state = web_state(request)
+    address = request.client.host if request.client else "unknown"
+    attempt = await state.write(_try_sign_in, username, password, address)
+    if attempt.error is not None:
+        return render(
+            request,
+            "signin.html",
+            status=401,
+            error=attempt.error,
+            username=username,
+            next=next_path,
+            title="Sign in",
+        )
+    session = state.codec.start(attempt.user.id, attempt.user.password, int(time.time()))
+    request.state.session = session
+    home = "/admin/" if attempt.admin else "/totara/api/documentation/"
+    target = home if next_path == "/admin/" else next_path
+    response = RedirectResponse(target, status_code=303)
+    keep_session(request, response, session)
+    return response
+
+
+async def signout(request: Request) -> Response:
+    await current_viewer(request)
+    try:
+        await check_csrf(request)
+    except CsrfRejected:
+        return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login?signed_out=1", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
