@@ -14,6 +14,7 @@ from extapi.config import Config, load_config
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
 from extapi.http import Receive, Scope, Send
+from extapi.requestlog.flusher import request_log_lifespan
 from extapi.runtime import Runtime, open_runtime
 from extapi.web.pages import build_pages
 
@@ -35,7 +36,10 @@ class ExtapiApp:
             GRAPHQL_PATH: GraphQLEndpoint(runtime, schema),
         }
         self.pages = build_pages(
-            runtime, schema, [Route("/", _home), Route("/healthz", self._health)]
+            runtime,
+            schema,
+            [Route("/", _home), Route("/healthz", self._health)],
+            lifespan=lambda _app: request_log_lifespan(runtime),
         )
 
     async def _health(self, _request: Request) -> JSONResponse:
@@ -47,6 +51,7 @@ class ExtapiApp:
                 "status": "ok",
                 "rate_limit_backend": self.runtime.config.rate_limit_backend,
                 "rate_limit_store_failures": getattr(windows, "failures", 0),
+                "request_log_dropped": self.runtime.request_log.dropped,
             }
         )
 

@@ -491,12 +491,8 @@ def client_set(
         site = site_settings.load_site_settings(conn)
     view = _client_view(row)
     _emit(as_json, view, _client_line(view))
-    if row["client_rate_limit"] > site.client_rate_limit:
-        click.echo(
-            "Warning: This client's rate limit exceeds the site limit, so the site limit is being "
-            "enforced.",
-            err=True,
-        )
+    if clients_service.exceeds_site_limit(row, site):
+        click.echo(f"Warning: {clients_service.RATE_LIMIT_WARNING}", err=True)
 
 
 # --- custom profile fields --------------------------------------------------------------------

@@ -31,6 +31,9 @@ class Config:
     # Key prefix in Redis, so that several deployments (or test runs) can share one server.
     redis_prefix: str = "extapi:rl:"
     max_execution_seconds: float = 30.0
+    # The API request log (extapi.requestlog): on or off, and how long its rows are kept.
+    request_log: bool = True
+    request_log_hours: int = 168
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -66,7 +69,22 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         max_execution_seconds=float(
             _int(env, "EXTAPI_MAX_EXECUTION_SECONDS", int(Config.max_execution_seconds))
         ),
+        request_log=_switch(env, "EXTAPI_REQUEST_LOG", Config.request_log),
+        request_log_hours=_int(env, "EXTAPI_REQUEST_LOG_HOURS", Config.request_log_hours),
     )
+
+
+_ON = ("on", "true", "yes", "1")
+_OFF = ("off", "false", "no", "0")
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in _ON or raw in _OFF:
+        return raw in _ON
+    raise ConfigError(f"{name} must be on or off, got {env.get(name)!r}")
 
 
 def _backend(env: Mapping[str, str]) -> str:

@@ -6,12 +6,20 @@ from sqlalchemy import Connection, select
 
 from extapi.access.roles import assign_role
 from extapi.auth import clients
-from extapi.auth.secrets import SecretHasher
+from extapi.auth.secrets import SecretHasher, random_string
 from extapi.db.tables import api_clients, users
-from extapi.people.users import NewUser, create_user, get_user_by_username
+from extapi.people.users import (
+    NewUser,
+    create_user,
+    get_user_by_username,
+    make_site_admin,
+    set_password,
+)
 from extapi.settings.site import load_site_settings
 
-__all__ = ["seed_demo", "DEMO_CLIENT_NAME", "SERVICE_ACCOUNT"]
+__all__ = ["seed_demo", "DEMO_CLIENT_NAME", "SERVICE_ACCOUNT", "DEMO_ADMIN"]
+
+DEMO_ADMIN = "admin"
 
 DEMO_CLIENT_NAME = "Demo HR sync"
 SERVICE_ACCOUNT = "service.account"
@@ -55,12 +63,24 @@ def seed_demo(conn: Connection, hasher: SecretHasher, host: str, port: int) -> s
         client_id = existing
         clients.set_client_status(conn, client_id, True)
         _, secret = clients.rotate_secret(conn, hasher, client_id)
+    admin_password = _refresh_admin(conn)
     base = f"http://{host}:{port}"
     return (
         "Demo site ready.\n"
         f"  client_id:     {client_id}\n"
         f"  client_secret: {secret}\n"
+        f"Admin pages: {base}/login  (username {DEMO_ADMIN}, password {admin_password})\n"
+        f"API documentation: {base}/totara/api/documentation/\n"
         "Get a token:\n"
         f"  curl -s -X POST '{base}/totara/oauth2/token.php' "
         f"-d 'grant_type=client_credentials&client_id={client_id}&client_secret={secret}'\n"
     )
+
+
+def _refresh_admin(conn: Connection) -> str:
+    """The demo administrator gets a new random password at every start."""
+    password = random_string(20)
+    admin_id = _ensure_user(conn, DEMO_ADMIN, "Demo", "Administrator", "")
+    set_password(conn, admin_id, password)
+    make_site_admin(conn, admin_id)
+    return password

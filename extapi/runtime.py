@@ -12,6 +12,7 @@ from extapi.db.engine import make_engine
 from extapi.db.hot import HotReader
 from extapi.db.migrate import migrate
 from extapi.limits.window import WindowStore, open_window_store
+from extapi.requestlog.buffer import RequestLog, open_request_log
 from extapi.settings.site import SiteSettings, load_site_settings
 
 __all__ = ["Runtime", "open_database", "open_runtime"]
@@ -40,6 +41,7 @@ class Runtime:
         if config.rate_limit_backend != "off":
             redis_url = config.redis_url if config.rate_limit_backend == "redis" else None
             self.windows = open_window_store(redis_url, config.redis_prefix)
+        self.request_log: RequestLog = open_request_log(config, engine)
         self._revision = -1
         self._settings = SiteSettings()
 
@@ -57,6 +59,7 @@ class Runtime:
     def close(self) -> None:
         if self.windows is not None:
             self.windows.close()
+        self.request_log.close()
         self.reader.close()
         self.engine.dispose()
 

@@ -42,3 +42,17 @@ def test_demo_seed_prints_working_credentials_and_can_run_again(runtime, http):
     assert again_id == client_id and new_secret != secret
     assert "data" in _status_with(http, client_id, new_secret)
     assert "curl" in second
+
+
+def test_demo_prints_an_admin_password_that_signs_in(runtime, http):
+    # given a demo site
+    with runtime.engine.begin() as conn:
+        printed = seed_demo(conn, runtime.hasher, "127.0.0.1", 8080)
+    password = re.search(r"username admin, password (\w+)\)", printed).group(1)
+    # when the admin signs in with the printed password
+    response = http.post(
+        "/login", data={"username": "admin", "password": password}, follow_redirects=False
+    )
+    # then the admin pages open
+    assert response.status_code == 303
+    assert http.get("/admin/settings").status_code == 200

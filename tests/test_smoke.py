@@ -14,10 +14,11 @@ def test_status_query_answers_ok(runtime, http):
     assert response.content == b'{"data":{"totara_webapi_status":{"status":"ok"}}}'
 
 
-def test_health_reports_the_rate_limit_store(http):
+def test_health_reports_the_rate_limit_store_and_request_log(http):
     body = http.get("/healthz").json()
     assert body == {
         "status": "ok",
         "rate_limit_backend": "memory",
         "rate_limit_store_failures": 0,
+        "request_log_dropped": 0,
     }

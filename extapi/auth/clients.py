@@ -12,7 +12,14 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from extapi.auth.secrets import SecretHasher, new_client_id, new_client_secret
 from extapi.auth.service_accounts import VALID, account_status
 from extapi.db import revision
-from extapi.db.tables import access_tokens, api_client_settings, api_clients, tenants, users
+from extapi.db.tables import (
+    access_tokens,
+    api_client_settings,
+    api_clients,
+    api_request_log,
+    tenants,
+    users,
+)
 from extapi.errors import ConflictError, NotFoundError, ValidationError
 from extapi.people.users import is_site_admin
 from extapi.settings.site import MAX_INT, SiteSettings
@@ -28,9 +35,16 @@ __all__ = [
     "rotate_secret",
     "update_client_settings",
     "check_service_account",
+    "service_account_status",
+    "update_client",
+    "exceeds_site_limit",
+    "RATE_LIMIT_WARNING",
     "credentials_row",
 ]
 
+RATE_LIMIT_WARNING = (
+    "This client's rate limit exceeds the site limit, so the site limit is being enforced."
+)
 NAME_MAX = 75
 DESCRIPTION_MAX = 1024
 
@@ -61,12 +75,22 @@ def _validate_text(name: str, description: str) -> None:
         raise ValidationError(f"Description must not exceed {DESCRIPTION_MAX} characters.")
 
 
+def _account(conn: Connection, user_id: int | None) -> Mapping[str, Any] | None:
+    if user_id is None:
+        return None
+    found = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    return None if found is None else dict(found)
+
+
+def service_account_status(conn: Connection, user_id: int | None, tenant_id: int | None) -> str:
+    """Totara's status code for ``user_id`` as the service account of a ``tenant_id`` client."""
+    user = _account(conn, user_id)
+    return account_status(user, user is not None and is_site_admin(conn, user["id"]), tenant_id)
+
+
 def check_service_account(conn: Connection, user_id: int | None, tenant_id: int | None) -> None:
     """Raise Totara's errors unless the user may serve a client of ``tenant_id``."""
-    user: Mapping[str, Any] | None = None
-    if user_id is not None:
-        found = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-        user = None if found is None else dict(found)
+    user = _account(conn, user_id)
     if user is not None and tenant_id is not None and user["tenant_id"] != tenant_id:
         raise ValidationError("The user does not belong to the tenant.")
     admin = user is not None and is_site_admin(conn, user["id"])
@@ -135,6 +159,7 @@ _CLIENT_COLUMNS = [
     api_clients.c.tenant_id,
     api_clients.c.user_id,
     api_clients.c.time_created,
+    api_clients.c.time_last_used,
     api_client_settings.c.client_rate_limit,
     api_client_settings.c.default_token_expiry_time,
     api_client_settings.c.response_debug,
@@ -183,6 +208,34 @@ def credentials_row(conn: Connection, client_id: str) -> Any:
     return conn.execute(_CREDENTIALS, {"client_id": client_id}).first()
 
 
+def update_client(
+    conn: Connection, client_id: str, name: str, description: str, user_id: int | None
+) -> dict[str, Any]:
+    """Change what an admin may edit after creation: name, description, service account.
+    The tenant never changes; the service account is validated against it again."""
+    client = get_client(conn, client_id)
+    _validate_text(name, description)
+    if user_id != client["user_id"]:
+        check_service_account(conn, user_id, client["tenant_id"])
+    conn.execute(
+        update(api_clients)
+        .where(api_clients.c.id == client["id"])
+        .values(
+            name=name.strip(),
+            description=description,
+            user_id=user_id,
+            time_modified=int(time.time()),
+        )
+    )
+    revision.bump(conn)
+    return get_client(conn, client_id)
+
+
+def exceeds_site_limit(client: Mapping[str, Any], site: SiteSettings) -> bool:
+    """True when the site's client limit, not the client's own, is the one enforced."""
+    return int(client["client_rate_limit"]) > site.client_rate_limit
+
+
 def set_client_status(conn: Connection, client_id: str, enabled: bool) -> dict[str, Any]:
     client = get_client(conn, client_id)
     if enabled and _tenant_suspended(conn, client["tenant_id"]):
@@ -197,9 +250,10 @@ def set_client_status(conn: Connection, client_id: str, enabled: bool) -> dict[s
 
 
 def delete_client(conn: Connection, client_id: str) -> dict[str, Any]:
-    """Remove a client with its settings and every token it was issued."""
+    """Remove a client with its settings, every token it was issued and its request log."""
     client = get_client(conn, client_id)
     conn.execute(delete(access_tokens).where(access_tokens.c.client_id == client["id"]))
+    conn.execute(delete(api_request_log).where(api_request_log.c.client_id == client["id"]))
     conn.execute(delete(api_client_settings).where(api_client_settings.c.client_id == client["id"]))
     conn.execute(delete(api_clients).where(api_clients.c.id == client["id"]))
     revision.bump(conn)

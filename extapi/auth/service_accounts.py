@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["VALID", "account_status", "STATUS_MESSAGES"]
+from sqlalchemy import Connection, func, or_, select
+
+from extapi.db.tables import site_admins, users
+
+__all__ = ["VALID", "account_status", "eligible_accounts", "STATUS_MESSAGES"]
 
 NO_USER: Final = "NO_USER"
 ADMIN: Final = "ADMIN"
@@ -44,3 +48,33 @@ def account_status(
     if user["tenant_id"] != client_tenant_id:
         return WRONG_TENANT
     return VALID
+
+
+def eligible_accounts(
+    conn: Connection, tenant_id: int | None, search: str = "", limit: int = 200
+) -> list[dict[str, Any]]:
+    """Users that would be VALID service accounts for a client of ``tenant_id`` (the picker
+    offers only these), optionally narrowed by a text matched against name, username and
+    email, in name order."""
+    query = (
+        select(users.c.id, users.c.username, users.c.firstname, users.c.lastname, users.c.email)
+        .where(
+            users.c.deleted.is_(False),
+            users.c.suspended.is_(False),
+            users.c.tenant_id.is_(None) if tenant_id is None else users.c.tenant_id == tenant_id,
+            users.c.id.not_in(select(site_admins.c.user_id)),
+        )
+        .order_by(users.c.lastname, users.c.firstname, users.c.id)
+        .limit(limit)
+    )
+    needle = search.strip().lower()[:100]
+    if needle:
+        pattern = f"%{needle.replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(
+                func.lower(users.c.username).like(pattern),
+                func.lower(users.c.email).like(pattern),
+                func.lower(users.c.firstname + " " + users.c.lastname).like(pattern),
+            )
+        )
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from extapi.access.principal import Principal, has_capability, load_grants
-from extapi.db.tables import signin_throttle, users
+from extapi.db.tables import signin_throttle, users, web_signouts
 from extapi.errors import AuthenticationError
 from extapi.people.passwords import hash_password, verify_password
 from extapi.people.users import is_site_admin
@@ -24,11 +24,17 @@ __all__ = [
     "SignInLocked",
     "sign_in",
     "may_view_documentation",
+    "sign_out",
+    "signed_out_at",
     "FREE_ATTEMPTS",
+    "FREE_ATTEMPTS_PER_ADDRESS",
     "INVALID_LOGIN",
 ]
 
 FREE_ATTEMPTS = 5
+# One address may fail more often (several admins behind one proxy), and a success does not
+# clear its count, so an attacker can not reset it by signing in to an account of their own.
+FREE_ATTEMPTS_PER_ADDRESS = 20
 FORGET_SECONDS = 15 * 60
 BASE_LOCK_SECONDS = 60
 MAX_LOCK_SECONDS = 15 * 60
@@ -58,7 +64,8 @@ def _locked_for(conn: Connection, keys: list[str], now: int) -> int:
 def _record_failure(conn: Connection, key: str, now: int) -> None:
     row = conn.execute(select(signin_throttle).where(signin_throttle.c.key == key)).first()
     failures = 1 if row is None or now - row.last_failure > FORGET_SECONDS else row.failures + 1
-    over = failures - FREE_ATTEMPTS
+    free = FREE_ATTEMPTS_PER_ADDRESS if key.startswith("ip:") else FREE_ATTEMPTS
+    over = failures - free
     locked_until = now + min(BASE_LOCK_SECONDS * 2 ** (over), MAX_LOCK_SECONDS) if over >= 0 else 0
     values = {"failures": failures, "last_failure": now, "locked_until": locked_until}
     if row is None:
@@ -99,3 +106,20 @@ def sign_in(conn: Connection, username: str, password: str, address: str, now: i
         raise SignInRefused(INVALID_LOGIN)
     conn.execute(delete(signin_throttle).where(signin_throttle.c.key == keys[0]))
     return user
+
+
+def signed_out_at(conn: Connection, user_id: int) -> int:
+    """When the user last signed out (0 if never); older sessions are void."""
+    found = conn.execute(
+        select(web_signouts.c.time).where(web_signouts.c.user_id == user_id)
+    ).scalar()
+    return int(found or 0)
+
+
+def sign_out(conn: Connection, user_id: int, now: int) -> None:
+    """End every web session of the user that started up to ``now``."""
+    where = web_signouts.c.user_id == user_id
+    if conn.execute(select(web_signouts.c.user_id).where(where)).first() is None:
+        conn.execute(insert(web_signouts).values(user_id=user_id, time=now))
+    else:
+        conn.execute(update(web_signouts).where(where).values(time=now))

@@ -46,6 +46,7 @@ __all__ = [
     "job_assignments",
     "api_request_log",
     "signin_throttle",
+    "web_signouts",
 ]
 
 metadata = MetaData()
@@ -377,4 +378,13 @@ signin_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("last_failure", BigInteger, nullable=False),
     Column("locked_until", BigInteger, nullable=False),
+)
+
+# When each user last signed out of the web pages: sessions (signed cookies) that started
+# earlier are no longer accepted, so a copied cookie dies with the sign-out.
+web_signouts = Table(
+    "web_signouts",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("time", BigInteger, nullable=False),
 )

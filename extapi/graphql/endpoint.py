@@ -7,19 +7,20 @@ import time
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, get_operation_ast
 
-from extapi.auth.tokens import authenticate, client_debug_level
+from extapi.auth.tokens import ApiCaller, authenticate, client_debug_level
 from extapi.errors import AuthenticationError, ExtapiError
 from extapi.graphql.context import RequestContext
-from extapi.graphql.documents import DocumentCache
+from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
-from extapi.graphql.request import decode_body, parse_operations
+from extapi.graphql.request import Operation, decode_body, parse_operations
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, http_date, read_body, send_bytes
 from extapi.limits.cost import ComplexityCounter
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
 from extapi.limits.window import Budget, Verdict
+from extapi.requestlog.buffer import ERROR, RATE_LIMITED, SUCCESS
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings
 
@@ -32,6 +33,10 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
 FEATURE_OFF = "Feature api is not available."
+# Request-log labels of requests without a usable operation name.
+ANONYMOUS = "(anonymous)"
+INVALID_REQUEST = "(invalid request)"
+SERVER_ERROR = "(server error)"
 _STATIC_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store, no-cache, must-revalidate, post-check=0, pre-check=0"),
@@ -87,14 +92,31 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class Reply:
-    """A finished response: status, JSON document, extra headers."""
+    """A finished response: status, JSON document, extra headers; and for the request log,
+    what ran (the checked documents and operations), their complexity and whether any result
+    carried errors."""
 
-    __slots__ = ("status", "payload", "headers")
+    __slots__ = ("status", "payload", "headers", "ran", "points", "failed")
 
     def __init__(self, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None):
         self.status = status
         self.payload = payload
         self.headers = headers or []
+        self.ran: tuple[list[CheckedDocument], list[Operation]] | None = None
+        self.points = 0
+        self.failed = False
+
+    def noted(
+        self, ran: tuple[list[CheckedDocument], list[Operation]] | None, points: int, failed: bool
+    ) -> Reply:
+        self.ran, self.points, self.failed = ran, points, failed
+        return self
+
+    def label(self) -> str:
+        """The request log's name for what ran; built only when the log is on."""
+        if self.ran is None:
+            return SERVER_ERROR if self.status >= 500 else INVALID_REQUEST
+        return operation_names(*self.ran)
 
 
 class GraphQLEndpoint:
@@ -126,6 +148,7 @@ class GraphQLEndpoint:
         await send_bytes(send, reply.status, orjson.dumps(reply.payload), headers)
 
     def handle(self, scope: Scope, body: bytes, grj: bool) -> Reply:
+        started = time.perf_counter()
         authorization = header(scope, b"authorization")
         runtime = self.runtime
         found = runtime.tokens.check(bearer_token(authorization))
@@ -135,18 +158,39 @@ class GraphQLEndpoint:
         if not json_content_type(header(scope, b"content-type")):
             message = "Invalid request, the Content-Type must be application/json"
             return Reply(415, envelope([_safe(message, "request")]))
+        now = int(time.time())
         try:
-            caller = authenticate(found, authorization is not None, int(time.time()))
+            caller = authenticate(found, authorization is not None, now)
         except AuthenticationError as exc:
             level = _level(site, client_debug_level(found.row))
             headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
             return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
         context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
         report = header(scope, REPORT_HEADER) is not None
+        reply = _CRASHED
         try:
-            return self.execute(context, body, grj, report)
+            reply = self.execute(context, body, grj, report)
         finally:
             context.close()
+            if runtime.request_log.enabled:
+                self._log(caller, reply, now, started)
+        return reply
+
+    def _log(self, caller: ApiCaller, reply: Reply, now: int, started: float) -> None:
+        if reply.status == 429:
+            outcome = RATE_LIMITED
+        else:
+            outcome = ERROR if reply.failed or reply.status >= 500 else SUCCESS
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        self.runtime.request_log.record(
+            caller.client_pk,
+            reply.label(),
+            reply.points,
+            reply.status,
+            outcome,
+            duration_ms,
+            now,
+        )
 
     def _base_url(self, scope: Scope) -> str:
         return self.runtime.config.public_url or _scheme_and_host(scope)
@@ -158,7 +202,8 @@ class GraphQLEndpoint:
                 decode_body(body), self.runtime.config.max_batch_size
             )
         except ExtapiError as exc:
-            return Reply(400 if grj else 200, envelope([format_exception(exc, level)]))
+            reply = Reply(400 if grj else 200, envelope([format_exception(exc, level)]))
+            return reply.noted(None, 0, True)
         site = context.site
         checked = [
             self.documents.get(op.query, bool(site.enable_introspection), site.max_query_depth)
@@ -167,13 +212,14 @@ class GraphQLEndpoint:
         mutation = any(
             c.is_mutation(op.operation_name) for c, op in zip(checked, operations, strict=True)
         )
+        ran = (checked, operations)
         budgets = RateLimiter.budgets(site, context.caller)
         if mutation:
             # A mutation must not start without room in the budgets; a query is simply refused
             # afterwards if its cost does not fit (it changed nothing), saving a window read.
             verdict = self.limiter.precheck(budgets, time.time())
             if verdict is not None and not verdict.allowed:
-                return _too_many(budgets, verdict)
+                return _too_many(budgets, verdict).noted(ran, 0, False)
         meter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
@@ -183,16 +229,37 @@ class GraphQLEndpoint:
         ]
         verdict = self.limiter.settle(budgets, meter.points, time.time(), mutation)
         if verdict is not None and not verdict.allowed:
-            return _too_many(budgets, verdict)
+            return _too_many(budgets, verdict).noted(ran, meter.points, False)
         extensions = (
             {"complexity_data": {"query_complexity": meter.points}} if site.perfdebug else None
         )
         payloads = [_payload(o, level, extensions) for o in outcomes]
         headers = rate_headers(budgets, verdict) if report and verdict is not None else []
+        failed = any(o.result.errors for o in outcomes)
         if batch:
-            return Reply(200, payloads, headers)
+            return Reply(200, payloads, headers).noted(ran, meter.points, failed)
         status = 400 if grj and outcomes[0].request_error else 200
-        return Reply(status, payloads[0], headers)
+        return Reply(status, payloads[0], headers).noted(ran, meter.points, failed)
+
+
+def operation_names(checked: list[CheckedDocument], operations: list[Operation]) -> str:
+    """The request log's label: each operation's name, as asked for or as written in its
+    document, in order."""
+    return ", ".join(
+        op.operation_name or _document_operation_name(doc)
+        for doc, op in zip(checked, operations, strict=True)
+    )
+
+
+def _document_operation_name(checked: CheckedDocument) -> str:
+    operation = None if checked.document is None else get_operation_ast(checked.document)
+    if operation is None or operation.name is None:
+        return ANONYMOUS
+    return operation.name.value
+
+
+# What the log notes for a request that raised instead of answering (uvicorn then sends 500).
+_CRASHED = Reply(500, None)
 
 
 def _too_many(budgets: list[Budget], verdict: Verdict) -> Reply:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from zoneinfo import available_timezones
@@ -22,6 +22,7 @@ __all__ = [
     "set_setting",
     "parse_setting",
     "MAX_INT",
+    "update_settings",
 ]
 
 MAX_INT = 2147483647
@@ -158,6 +159,26 @@ def set_setting(conn: Connection, name: str, raw: str) -> Any:
         conn.execute(insert(site_settings).values(name=name, value=text))
     revision.bump(conn)
     return value
+
+
+def update_settings(conn: Connection, changes: Mapping[str, str]) -> dict[str, str]:
+    """Validate every change first, then store all of them or none.
+
+    Returns the error message per setting name; empty when the changes were stored."""
+    parsed: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, raw in changes.items():
+        try:
+            parsed[name] = parse_setting(name, raw)
+        except (ValidationError, NotFoundError) as exc:
+            errors[name] = exc.message
+    if errors:
+        return errors
+    current = load_site_settings(conn)
+    for name, value in parsed.items():
+        if getattr(current, name) != value:
+            set_setting(conn, name, str(value))
+    return {}
 
 
 def reset_setting(conn: Connection, name: str) -> None:

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from extapi.auth.signin import may_view_documentation
+from extapi.auth.signin import may_view_documentation, signed_out_at
 from extapi.db.tables import users
 from extapi.people.users import is_site_admin
 from extapi.web.sessions import COOKIE_NAME, IDLE_SECONDS, REFRESH_SECONDS, Session
@@ -66,6 +66,8 @@ def _load_viewer(conn: Connection, session: Session, fingerprint: Callable[[str]
         return None
     if not hmac.compare_digest(fingerprint(user.password), session.fingerprint):
         return None  # the password changed since this session began
+    if session.started <= signed_out_at(conn, user.id):
+        return None
     admin = is_site_admin(conn, user.id)
     docs = admin or may_view_documentation(conn, user.id, user.tenant_id)
     if not docs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 
 from extapi.runtime import Runtime
 from extapi.web.sessions import SessionCodec
+from extapi.web.setting_fields import choices_for
 
 __all__ = ["WebState", "web_state", "TEMPLATES_DIR", "STATIC_DIR"]
 
@@ -37,6 +39,9 @@ class WebState:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        env.filters["isotime"] = isotime
+        env.filters["machine_time"] = machine_time
+        env.globals["choices_for"] = choices_for
         return cls(runtime, schema, SessionCodec(runtime.hasher.derive("web-session")), env)
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
@@ -53,6 +58,20 @@ class WebState:
     def _connected(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self.runtime.engine.connect() as conn:
             return work(conn, *args)
+
+
+def isotime(seconds: int | float | None) -> str:
+    """Unix seconds as an ISO 8601 UTC time, to the second."""
+    if seconds is None:
+        return ""
+    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def machine_time(seconds: int | float | None) -> str:
+    """Unix seconds as the ISO 8601 form a <time datetime> attribute takes."""
+    if seconds is None:
+        return ""
+    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def web_state(request: Request) -> WebState:

@@ -39,9 +39,7 @@ def csrf_token(client: TestClient, path: str) -> str:
     return found.group(1)
 
 
-def post_form(
-    client: TestClient, form_page: str, action: str, data: dict[str, str] | None = None
-):  # type: ignore[no-untyped-def]
+def post_form(client: TestClient, form_page: str, action: str, data: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     """POST ``data`` to ``action`` with the CSRF token shown on ``form_page``."""
     fields = {"csrf_token": csrf_token(client, form_page), **(data or {})}
     return client.post(action, data=fields, follow_redirects=False)

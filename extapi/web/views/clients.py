@@ -1,9 +1,331 @@
-"""clients pages."""
+"""API client pages: list, add, view, edit, enable/disable, rotate the secret, delete, and
+per-client settings."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from extapi.auth import clients as service
+from extapi.auth.service_accounts import STATUS_MESSAGES, VALID, eligible_accounts
+from extapi.errors import ExtapiError, NotFoundError
+from extapi.people.tenants import list_tenants
+from extapi.settings.site import load_site_settings
+from extapi.web.auth import Viewer, admin_page, flash, form_of
+from extapi.web.client_forms import (
+    ClientForm,
+    SettingsForm,
+    parse_client_form,
+    parse_settings_form,
+    tenant_choice,
+)
+from extapi.web.client_usage import usage_context
+from extapi.web.state import web_state
+from extapi.web.templating import render
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[BaseRoute] = []
+
+@dataclass
+class Listing:
+    clients: list[dict[str, Any]]
+    site: Any
+    tenants: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _listing(conn: Connection) -> Listing:
+    return Listing(service.list_clients(conn), load_site_settings(conn), list_tenants(conn))
+
+
+async def client_list(request: Request, _viewer: Viewer) -> Response:
+    listing = await web_state(request).read(_listing)
+    return render(
+        request, "clients/list.html", section="clients", title="API clients", listing=listing
+    )
+
+
+def _new_form_context(conn: Connection, tenant_key: str, search: str) -> dict[str, Any]:
+    tenants = list_tenants(conn)
+    tenant_id = tenant_choice(tenants, tenant_key)
+    return {
+        "tenants": tenants,
+        "tenant_key": tenant_key if tenant_id is not None else "",
+        "tenant": next((t for t in tenants if t["id"] == tenant_id), None),
+        "accounts": eligible_accounts(conn, tenant_id, search),
+        "account_search": search,
+    }
+
+
+async def client_new(request: Request, _viewer: Viewer) -> Response:
+    state = web_state(request)
+    if request.method == "GET":
+        tenant_key = request.query_params.get("tenant", "")[:100]
+        search = request.query_params.get("account_q", "")[:100]
+        context = await state.read(_new_form_context, tenant_key, search)
+        return _render_new(request, context, ClientForm(), [])
+    form = parse_client_form(await form_of(request))
+    context = await state.read(_new_form_context, form.tenant_key, "")
+    if form.errors:
+        return _render_new(request, context, form, form.errors, 400)
+    try:
+        row, secret = await state.write(_add, form, context, state.runtime.hasher)
+    except ExtapiError as exc:
+        return _render_new(request, context, form, [exc.message], 400)
+    return render(
+        request,
+        "clients/secret.html",
+        section="clients",
+        title="Client created",
+        client=row,
+        secret=secret,
+        created=True,
+    )
+
+
+def _add(conn: Connection, form: ClientForm, context: dict[str, Any], hasher: Any) -> Any:
+    site = load_site_settings(conn)
+    tenant = context["tenant"]
+    new = service.NewClient(
+        form.name, form.user_id, tenant["id"] if tenant else None, form.description, form.enabled
+    )
+    return service.add_client(conn, hasher, site, new)
+
+
+def _render_new(
+    request: Request,
+    context: dict[str, Any],
+    form: ClientForm,
+    errors: list[str],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "clients/new.html",
+        status=status,
+        section="clients",
+        title="Add API client",
+        form=form,
+        errors=errors,
+        **context,
+    )
+
+
+def _detail(conn: Connection, client_id: str) -> dict[str, Any]:
+    client = service.get_client(conn, client_id)
+    site = load_site_settings(conn)
+    status = service.service_account_status(conn, client["user_id"], client["tenant_id"])
+    return {
+        "client": client,
+        "site": site,
+        "account_status": status,
+        "account_message": STATUS_MESSAGES.get(status, status),
+        "account_valid": status == VALID,
+        "over_site_limit": service.exceeds_site_limit(client, site),
+        **usage_context(conn, client, site),
+    }
+
+
+async def _client_or_404(request: Request, work: Any, *args: Any) -> Any:
+    try:
+        return await web_state(request).read(work, request.path_params["client_id"], *args)
+    except NotFoundError:
+        return None
+
+
+def _not_found(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        status=404,
+        title="API client not found",
+        message="There is no API client with this id.",
+    )
+
+
+async def client_detail(request: Request, _viewer: Viewer) -> Response:
+    detail = await _client_or_404(request, _detail)
+    if detail is None:
+        return _not_found(request)
+    return _render_detail(request, detail, SettingsForm.of(detail["client"]), [])
+
+
+def _render_detail(
+    request: Request,
+    detail: dict[str, Any],
+    settings: SettingsForm,
+    errors: list[str],
+    status: int = 200,
+) -> Response:
+    base_url = web_state(request).runtime.config.public_url or str(request.base_url).rstrip("/")
+    return render(
+        request,
+        "clients/detail.html",
+        status=status,
+        section="clients",
+        title=detail["client"]["name"],
+        settings=settings,
+        errors=errors,
+        base_url=base_url,
+        rate_limit_warning=service.RATE_LIMIT_WARNING,
+        **detail,
+    )
+
+
+async def client_settings(request: Request, _viewer: Viewer) -> Response:
+    state = web_state(request)
+    detail = await _client_or_404(request, _detail)
+    if detail is None:
+        return _not_found(request)
+    form = parse_settings_form(await form_of(request))
+    if not form.errors:
+        change = service.ClientSettingsChange(
+            form.rate_limit, form.token_expiry, form.error_response
+        )
+        try:
+            row = await state.write(
+                service.update_client_settings, detail["client"]["client_id"], change
+            )
+        except ExtapiError as exc:
+            form.errors.append(exc.message)
+        else:
+            flash(request, "Client settings saved.")
+            if service.exceeds_site_limit(row, detail["site"]):
+                flash(request, service.RATE_LIMIT_WARNING)
+            return RedirectResponse(f"/admin/clients/{row['client_id']}#settings", status_code=303)
+    return _render_detail(request, detail, form, form.errors, 400)
+
+
+def _edit_context(conn: Connection, client_id: str, search: str) -> dict[str, Any]:
+    client = service.get_client(conn, client_id)
+    accounts = eligible_accounts(conn, client["tenant_id"], search)
+    if client["user_id"] is not None and all(a["id"] != client["user_id"] for a in accounts):
+        accounts.insert(
+            0,
+            {
+                "id": client["user_id"],
+                "username": client["service_account"],
+                "firstname": "",
+                "lastname": "",
+                "email": "",
+                "current": True,
+            },
+        )
+    return {"client": client, "accounts": accounts, "account_search": search}
+
+
+async def client_edit(request: Request, _viewer: Viewer) -> Response:
+    state = web_state(request)
+    search = request.query_params.get("account_q", "")[:100]
+    context = await _client_or_404(request, _edit_context, search)
+    if context is None:
+        return _not_found(request)
+    client = context["client"]
+    if request.method == "GET":
+        form = ClientForm(client["name"], client["description"], client["user_id"])
+        return _render_edit(request, context, form, [])
+    form = parse_client_form(await form_of(request), editing=True)
+    if not form.errors:
+        try:
+            await state.write(
+                service.update_client,
+                client["client_id"],
+                form.name,
+                form.description,
+                form.user_id,
+            )
+        except ExtapiError as exc:
+            form.errors.append(exc.message)
+        else:
+            flash(request, "Client updated.")
+            return RedirectResponse(f"/admin/clients/{client['client_id']}", status_code=303)
+    return _render_edit(request, context, form, form.errors, 400)
+
+
+def _render_edit(
+    request: Request,
+    context: dict[str, Any],
+    form: ClientForm,
+    errors: list[str],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "clients/edit.html",
+        status=status,
+        section="clients",
+        title="Edit API client",
+        form=form,
+        errors=errors,
+        **context,
+    )
+
+
+async def client_status(request: Request, _viewer: Viewer) -> Response:
+    client_id = request.path_params["client_id"]
+    enable = (await form_of(request)).get("action") == "enable"
+    try:
+        await web_state(request).write(service.set_client_status, client_id, enable)
+    except NotFoundError:
+        return _not_found(request)
+    except ExtapiError as exc:
+        flash(request, exc.message)
+    else:
+        flash(request, "Client enabled." if enable else "Client disabled: its tokens stop working.")
+    return RedirectResponse(f"/admin/clients/{client_id}", status_code=303)
+
+
+async def client_rotate(request: Request, _viewer: Viewer) -> Response:
+    return await _confirmed(request, "rotate")
+
+
+async def client_delete(request: Request, _viewer: Viewer) -> Response:
+    return await _confirmed(request, "delete")
+
+
+async def _confirmed(request: Request, action: str) -> Response:
+    """GET asks for confirmation; POST does it."""
+    state = web_state(request)
+    client_id = request.path_params["client_id"]
+    try:
+        if request.method == "GET":
+            client = await state.read(service.get_client, client_id)
+            return render(
+                request,
+                f"clients/confirm_{action}.html",
+                section="clients",
+                title=f"{action.capitalize()} API client",
+                client=client,
+            )
+        if action == "delete":
+            client = await state.write(service.delete_client, client_id)
+            flash(request, f"API client \u201c{client['name']}\u201d was deleted.")
+            return RedirectResponse("/admin/clients", status_code=303)
+        client, secret = await state.write(service.rotate_secret, state.runtime.hasher, client_id)
+    except NotFoundError:
+        return _not_found(request)
+    return render(
+        request,
+        "clients/secret.html",
+        section="clients",
+        title="New client secret",
+        client=client,
+        secret=secret,
+        created=False,
+    )
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/admin/clients", admin_page(client_list)),
+    Route("/admin/clients/new", admin_page(client_new), methods=["GET", "POST"]),
+    Route("/admin/clients/{client_id}", admin_page(client_detail)),
+    Route("/admin/clients/{client_id}/edit", admin_page(client_edit), methods=["GET", "POST"]),
+    Route("/admin/clients/{client_id}/settings", admin_page(client_settings), methods=["POST"]),
+    Route("/admin/clients/{client_id}/status", admin_page(client_status), methods=["POST"]),
+    Route("/admin/clients/{client_id}/rotate", admin_page(client_rotate), methods=["GET", "POST"]),
+    Route("/admin/clients/{client_id}/delete", admin_page(client_delete), methods=["GET", "POST"]),
+]

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from extapi.auth.signin import SignInRefused, sign_in
+from extapi.auth.signin import SignInRefused, sign_in, sign_out, signed_out_at
 from extapi.people.users import is_site_admin
 from extapi.web.auth import (
     CsrfRejected,
@@ -43,6 +43,7 @@ class _Attempt:
     def __init__(self) -> None:
         self.user: Any = None
         self.admin = False
+        self.started = 0
         self.error: str | None = None
 
 
@@ -51,6 +52,7 @@ def _try_sign_in(conn: Connection, username: str, password: str, address: str) -
     try:
         attempt.user = sign_in(conn, username, password, address, int(time.time()))
         attempt.admin = is_site_admin(conn, attempt.user.id)
+        attempt.started = max(int(time.time()), signed_out_at(conn, attempt.user.id) + 1)
     except SignInRefused as exc:
         attempt.error = exc.message  # the failure is recorded: this transaction commits
     return attempt
@@ -80,7 +82,7 @@ async def signin_page(request: Request) -> Response:
             next=next_path,
             title="Sign in",
         )
-    session = state.codec.start(attempt.user.id, attempt.user.password, int(time.time()))
+    session = state.codec.start(attempt.user.id, attempt.user.password, attempt.started)
     request.state.session = session
     home = "/admin/" if attempt.admin else "/totara/api/documentation/"
     target = home if next_path == "/admin/" else next_path
@@ -90,11 +92,13 @@ async def signin_page(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
-    await current_viewer(request)
+    viewer = await current_viewer(request)
     try:
         await check_csrf(request)
     except CsrfRejected:
         return RedirectResponse("/login", status_code=303)
+    if viewer is not None:
+        await web_state(request).write(sign_out, viewer.user_id, int(time.time()))
     response = RedirectResponse("/login?signed_out=1", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

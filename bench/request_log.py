@@ -1,0 +1,139 @@
+"""What the request log costs: per request on the hot path, and per row when flushed.
+
+    .venv/bin/python -m bench.request_log [--database-url postgresql://.../DB] [--iterations N]
+
+1. ``handle()`` of the GraphQL endpoint for the status query, in-process, timed with the
+   request log on (a thread flushing it every second, as the server's flusher does) and off,
+   in alternating rounds (budgets at their maximum, memory windows, the token cached): the
+   difference is what the log adds to one request, writing included.
+2. ``RequestLog.record`` alone.
+3. ``RequestLog.flush`` of 1,000 and 10,000 buffered rows (one transaction each), in rows/s.
+
+With ``--database-url`` the named PostgreSQL database is dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.hot_path import _setup
+from bench.run import reset_postgres
+from extapi.auth import clients
+from extapi.config import Config
+from extapi.graphql.endpoint import GraphQLEndpoint
+from extapi.graphql.schema import build_schema
+from extapi.requestlog.buffer import RequestLog
+from extapi.runtime import Runtime, open_runtime
+from extapi.settings.site import MAX_INT, set_setting
+
+BODY = b'{"query": "query { totara_webapi_status { status } }", "variables": "{}"}'
+
+
+def _unlimited(runtime: Runtime) -> int:
+    """Budgets at their maximum so that no request is refused; returns the client's id."""
+    with runtime.engine.begin() as conn:
+        set_setting(conn, "site_rate_limit", str(MAX_INT))
+        set_setting(conn, "client_rate_limit", str(MAX_INT))
+        client = clients.list_clients(conn)[0]
+        change = clients.ClientSettingsChange(rate_limit=MAX_INT)
+        clients.update_client_settings(conn, client["client_id"], change)
+        return int(client["id"])
+
+
+def _round(fn: Callable[[], object], iterations: int) -> float:
+    start = time.perf_counter()
+    for _ in range(iterations):
+        fn()
+    return (time.perf_counter() - start) / iterations * 1e6
+
+
+def _flush_every_second(log: RequestLog, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        log.flush()
+
+
+def _handle_costs(runtime: Runtime, token: str, iterations: int) -> tuple[float, float]:
+    """Median µs of handle() with the log off, and on with a thread flushing it every second
+    (as the server's flusher does), over alternating rounds."""
+    endpoint = GraphQLEndpoint(runtime, build_schema())
+    auth = f"Bearer {token}".encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/graphql.php",
+        "headers": [(b"authorization", auth), (b"content-type", b"application/json")],
+    }
+    assert endpoint.handle(scope, BODY, False).status == 200
+    log = runtime.request_log
+    stop = threading.Event()
+    flusher = threading.Thread(target=_flush_every_second, args=(log, stop))
+    flusher.start()
+    on, off = [], []
+    try:
+        for _ in range(7):
+            for enabled, samples in ((True, on), (False, off)):
+                log.enabled = enabled
+                samples.append(_round(lambda: endpoint.handle(scope, BODY, False), iterations))
+    finally:
+        stop.set()
+        flusher.join()
+        log.enabled = True
+    assert log.dropped == 0, "the buffer overflowed: use fewer iterations per round"
+    return statistics.median(on), statistics.median(off)
+
+
+def _flush_rate(runtime: Runtime, client_id: int, rows: int) -> float:
+    """Rows per second for one flush of ``rows`` buffered rows (median of 5)."""
+    log = runtime.request_log
+    rates = []
+    for _ in range(5):
+        now = int(time.time())
+        for n in range(rows):
+            log.record(client_id, "Status", 7, 200, "success", 1.25, now - n % 60)
+        start = time.perf_counter()
+        assert log.flush() == rows
+        rates.append(rows / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--iterations", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'log.db'}"
+        if args.database_url:
+            reset_postgres(url)
+        runtime = open_runtime(Config(database_url=url, secret_key="bench"))
+        try:
+            token = _setup(runtime)
+            client_id = _unlimited(runtime)
+            on, off = _handle_costs(runtime, token, args.iterations)
+            log = runtime.request_log
+            record = _round(
+                lambda: log.record(client_id, "Status", 7, 200, "success", 1.0, 0), 9000
+            )
+            log.flush()
+            rates = [(n, _flush_rate(runtime, client_id, n)) for n in (1_000, 10_000)]
+        finally:
+            runtime.close()
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"| request log ({backend}) | figure |\n|---|---:|")
+    print(f"| handle(), status query, log on (flushed every second meanwhile) | {on:.1f} µs |")
+    print(f"| handle(), status query, log off | {off:.1f} µs |")
+    print(f"| difference per request | {on - off:.1f} µs |")
+    print(f"| RequestLog.record alone | {record:.2f} µs |")
+    for n, rate in rates:
+        print(f"| flush of {n:,} rows (one transaction) | {rate:,.0f} rows/s |")
+
+
+if __name__ == "__main__":
+    main()

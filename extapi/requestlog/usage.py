@@ -1,0 +1,166 @@
+"""What the admin pages show of a client's traffic, read from the request log.
+
+Rows reach the log about a second after their request (see :mod:`extapi.requestlog.buffer`),
+so the current minute may lag slightly behind the client's real rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, bindparam, case, func, select
+
+from extapi.db.tables import api_request_log
+from extapi.requestlog.buffer import ERROR, RATE_LIMITED
+
+__all__ = [
+    "MinuteUsage",
+    "HourUsage",
+    "LoggedRequest",
+    "usage_last_hour",
+    "recent_requests",
+    "percent_of",
+    "NEAR_LIMIT",
+]
+
+MINUTES = 60
+NEAR_LIMIT = 0.8  # a minute above this share of the budget is flagged
+
+_log = api_request_log.c
+_minute = (_log.time // 60).label("minute")
+# Points a client spent: a refused (429) request was not charged to its budget.
+_spent = func.sum(case((_log.outcome == RATE_LIMITED, 0), else_=_log.complexity))
+_HOUR = (
+    select(
+        _minute,
+        _spent,
+        func.count(),
+        func.sum(case((_log.outcome == ERROR, 1), else_=0)),
+        func.sum(case((_log.outcome == RATE_LIMITED, 1), else_=0)),
+    )
+    .where(
+        (_log.client_id == bindparam("client"))
+        & (_log.time >= bindparam("start"))
+        & (_log.time < bindparam("end"))
+    )
+    .group_by(_minute)
+)
+_RECENT = (
+    select(_log.time, _log.operations, _log.complexity, _log.status, _log.outcome, _log.duration_ms)
+    .where(_log.client_id == bindparam("client"))
+    .order_by(_log.time.desc(), _log.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def _utc(seconds: int, pattern: str) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime(pattern)
+
+
+def percent_of(part: int, whole: int) -> str:
+    """``part`` as a whole percentage of ``whole``: "0%", "<1%", "85%", "120%"."""
+    if whole <= 0:
+        return "n/a"
+    if 0 < part < whole / 100:
+        return "<1%"
+    return f"{round(part * 100 / whole)}%"
+
+
+@dataclass(frozen=True)
+class MinuteUsage:
+    start: int  # unix seconds at which the minute began
+    points: int  # complexity points charged (refused requests cost nothing)
+    requests: int
+    errors: int
+    rate_limited: int
+
+    @property
+    def label(self) -> str:
+        """The minute in UTC, "HH:MM"."""
+        return _utc(self.start, "%H:%M")
+
+    @property
+    def iso(self) -> str:
+        return _utc(self.start, "%Y-%m-%dT%H:%MZ")
+
+    def near_limit(self, budget: int) -> bool:
+        return budget > 0 and self.points > budget * NEAR_LIMIT
+
+    def percent(self, budget: int) -> str:
+        return percent_of(self.points, budget)
+
+
+@dataclass(frozen=True)
+class HourUsage:
+    buckets: list[MinuteUsage]  # 60 minutes, oldest first; the last is the current minute
+    points: int
+    requests: int
+    errors: int
+    rate_limited: int
+
+    @property
+    def peak(self) -> MinuteUsage:
+        """The minute with the most points (the latest of equals)."""
+        return max(reversed(self.buckets), key=lambda b: b.points)
+
+    def peak_percent(self, budget: int) -> str:
+        return percent_of(self.peak.points, budget)
+
+    def near_limit(self, budget: int) -> bool:
+        """Whether any minute went over 80 % of ``budget``."""
+        return any(b.near_limit(budget) for b in self.buckets)
+
+
+def usage_last_hour(conn: Connection, client_db_id: int, now: float) -> HourUsage:
+    """Per-minute figures for the 60 minutes up to and including the one holding ``now``,
+    in one statement."""
+    current = int(now) // 60
+    first = current - MINUTES + 1
+    found = {
+        int(minute): row
+        for minute, *row in conn.execute(
+            _HOUR, {"client": client_db_id, "start": first * 60, "end": (current + 1) * 60}
+        )
+    }
+    buckets = []
+    for minute in range(first, current + 1):
+        points, requests, errors, limited = found.get(minute, (0, 0, 0, 0))
+        buckets.append(
+            MinuteUsage(minute * 60, int(points), int(requests), int(errors), int(limited))
+        )
+    return HourUsage(
+        buckets,
+        points=sum(b.points for b in buckets),
+        requests=sum(b.requests for b in buckets),
+        errors=sum(b.errors for b in buckets),
+        rate_limited=sum(b.rate_limited for b in buckets),
+    )
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    time: int
+    operations: str
+    complexity: int
+    status: int
+    outcome: str  # "success", "error" or "rate_limited"
+    duration_ms: float
+
+    @property
+    def iso_time(self) -> str:
+        """The time in UTC, ISO 8601: "2026-11-27T05:17:03Z"."""
+        return _utc(self.time, "%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def shown_time(self) -> str:
+        return _utc(self.time, "%Y-%m-%d %H:%M:%S UTC")
+
+
+def recent_requests(conn: Connection, client_db_id: int, limit: int = 50) -> list[LoggedRequest]:
+    """The client's latest logged requests, newest first, in one statement."""
+    rows = conn.execute(_RECENT, {"client": client_db_id, "limit": limit})
+    return [
+        LoggedRequest(int(t), ops, int(points), int(status), outcome, float(ms))
+        for t, ops, points, status, outcome, ms in rows
+    ]

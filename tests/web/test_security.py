@@ -1,0 +1,71 @@
+"""Headers, CSRF and request limits that every web page shares."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from extapi.runtime import Runtime
+from extapi.settings.site import load_site_settings
+from tests.web.support import csrf_token
+
+
+def test_pages_carry_security_headers_and_are_not_cached(admin: TestClient) -> None:
+    response = admin.get("/admin/clients")
+    headers = response.headers
+    assert "default-src 'none'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["cache-control"] == "no-store"
+
+
+def test_static_files_may_be_cached_and_are_not_sniffed(anonymous: TestClient) -> None:
+    response = anonymous.get("/static/app.css")
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "no-store" not in response.headers.get("cache-control", "")
+
+
+def test_pages_use_no_inline_script_or_style(admin: TestClient) -> None:
+    for path in ("/admin/clients", "/admin/clients/new", "/admin/settings", "/login"):
+        page = admin.get(path).text
+        assert "<script>" not in page and "<style" not in page and " style=" not in page
+
+
+def test_post_without_or_with_a_wrong_csrf_token_changes_nothing(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    for data in ({"site_rate_limit": "7"}, {"site_rate_limit": "7", "csrf_token": "forged"}):
+        response = admin.post("/admin/settings", data=data)
+        assert response.status_code == 403
+        assert "Form expired" in response.text
+    with runtime.engine.connect() as conn:
+        assert load_site_settings(conn).site_rate_limit == 500000
+
+
+def test_post_from_another_origin_is_refused(admin: TestClient, runtime: Runtime) -> None:
+    token = csrf_token(admin, "/admin/settings")
+    response = admin.post(
+        "/admin/settings",
+        data={"csrf_token": token, "site_rate_limit": "7"},
+        headers={"origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_oversized_form_gets_413(admin: TestClient) -> None:
+    response = admin.post(
+        "/admin/settings",
+        content=b"a=" + b"x" * 300_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+
+
+def test_unknown_page_is_a_404_page(anonymous: TestClient) -> None:
+    response = anonymous.get("/admin/nothing-here/<script>")
+    assert response.status_code in (303, 404)
+    assert "<script>" not in response.text
+    assert anonymous.get("/no/such/page").status_code == 404
