@@ -97,16 +97,18 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     context.close()
 
 
-def screenshot(page: Any, name: str) -> Path:
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
 def sign_in_by_keyboard(page: Any, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
     """Sign in using only the keyboard: the username field has focus on arrival."""
     page.goto("/login")
+    # The field takes focus through its autofocus attribute, which can land just after "load".
+    page.locator("#username:focus").wait_for()
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)

@@ -69,6 +69,10 @@ def test_create_a_client_and_use_its_secret_then_disable_it(page: Any, site: Sit
     rejected = _graphql(site, token)
     assert "data" not in rejected or rejected.get("data") is None
     assert rejected["errors"]
+    # And the list shows it as disabled
+    page.goto("/admin/clients")
+    assert page.get_by_text("(disabled)").first.is_visible()
+    screenshot(page, "02-clients")
 
 
 def test_client_page_shows_usage_after_requests(page: Any, site: Site) -> None:
@@ -128,6 +132,9 @@ def test_every_admin_page_is_labelled_and_fits_a_narrow_screen(page: Any, site: 
         "tenants": "/admin/tenants",
         "docs": "/totara/api/documentation/",
     }
+    for name, path in paths.items():
+        page.goto(path)
+        screenshot(page, f"wide-{name}")
     page.set_viewport_size({"width": 360, "height": 800})
     for name, path in paths.items():
         response = page.goto(path)

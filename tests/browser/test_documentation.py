@@ -22,6 +22,7 @@ def test_browse_and_search_the_documentation(page: Any, site: Site) -> None:
     assert page.get_by_role("heading", name="Endpoint").is_visible()
     assert site.url in page.locator("main").inner_text()
     screenshot(page, "07-docs")
+    screenshot(page, "07-docs-top", full_page=False)
     # When they type in the search box
     search = page.get_by_label("Search the documentation")
     search.fill("totara_job_delete")
