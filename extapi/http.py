@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
 from functools import lru_cache
 from typing import Any
 
 __all__ = [
+    "site_address",
     "Scope",
     "Receive",
     "Send",
@@ -80,3 +82,15 @@ def _format_second(second: int) -> bytes:
 def http_date(now: float) -> bytes:
     """RFC 7231 date for ``now``; formatted once per second, not once per request."""
     return _format_second(int(now))
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def site_address(scope: Scope) -> str:
+    """``scheme://host[:port]`` as the client addressed us; a malformed Host header (an
+    injection attempt) gives ``localhost`` instead."""
+    host = header(scope, b"host") or "localhost"
+    if not _HOST.match(host):
+        host = "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}"

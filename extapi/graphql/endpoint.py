@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -16,7 +15,17 @@ from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
 from extapi.graphql.request import Operation, decode_body, parse_operations
-from extapi.http import BodyTooLarge, Receive, Scope, Send, header, http_date, read_body, send_bytes
+from extapi.http import (
+    BodyTooLarge,
+    Receive,
+    Scope,
+    Send,
+    header,
+    http_date,
+    read_body,
+    send_bytes,
+    site_address,
+)
 from extapi.limits.cost import ComplexityCounter
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
 from extapi.limits.window import Budget, Verdict
@@ -28,7 +37,6 @@ __all__ = ["GraphQLEndpoint"]
 
 JSON = b"application/json; charset=utf-8"
 GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 # A client that sends this header gets its remaining budget in RateLimit headers.
 REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
@@ -193,7 +201,7 @@ class GraphQLEndpoint:
         )
 
     def _base_url(self, scope: Scope) -> str:
-        return self.runtime.config.public_url or _scheme_and_host(scope)
+        return self.runtime.config.public_url or site_address(scope)
 
     def execute(self, context: RequestContext, body: bytes, grj: bool, report: bool) -> Reply:
         level = _level(context.site, context.caller.response_debug)
@@ -264,13 +272,6 @@ _CRASHED = Reply(500, None)
 
 def _too_many(budgets: list[Budget], verdict: Verdict) -> Reply:
     return Reply(429, envelope([{"message": TOO_MANY_REQUESTS}]), retry_headers(budgets, verdict))
-
-
-def _scheme_and_host(scope: Scope) -> str:
-    host = header(scope, b"host") or "localhost"
-    if not _HOST.match(host):
-        host = "localhost"
-    return f"{scope.get('scheme', 'http')}://{host}"
 
 
 def _level(site: SiteSettings, client_level: int | None) -> int:

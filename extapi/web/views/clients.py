@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from extapi.auth import clients as service
 from extapi.auth.service_accounts import STATUS_MESSAGES, VALID, eligible_accounts
 from extapi.errors import ExtapiError, NotFoundError
+from extapi.http import site_address
 from extapi.people.tenants import list_tenants
 from extapi.settings.site import load_site_settings
 from extapi.web.auth import Viewer, admin_page, flash, form_of
@@ -161,7 +162,7 @@ def _render_detail(
     errors: list[str],
     status: int = 200,
 ) -> Response:
-    base_url = web_state(request).runtime.config.public_url or str(request.base_url).rstrip("/")
+    base_url = web_state(request).runtime.config.public_url or site_address(request.scope)
     return render(
         request,
         "clients/detail.html",

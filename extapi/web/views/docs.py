@@ -27,7 +27,8 @@ from extapi.apidocs.search import MAX_QUERY_CHARS, Entry
 from extapi.auth.signin import may_view_documentation
 from extapi.auth.tokens import authenticate
 from extapi.errors import AuthenticationError
-from extapi.graphql.endpoint import _scheme_and_host, bearer_token
+from extapi.graphql.endpoint import bearer_token
+from extapi.http import site_address
 from extapi.web.auth import Viewer, guarded
 from extapi.web.state import WebState, web_state
 from extapi.web.templating import render
@@ -78,7 +79,7 @@ def _rendered(request: Request) -> _Rendered:
 
 def site_url(request: Request) -> str:
     """The configured public URL, else the scheme and host this request came to."""
-    return web_state(request).runtime.config.public_url or _scheme_and_host(request.scope)
+    return web_state(request).runtime.config.public_url or site_address(request.scope)
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""How quickly the admin pages and the API documentation answer, in-process.
+
+    .venv/bin/python -m bench.pages [--database-url postgresql://.../DB] [--iterations N]
+
+Seeds 50 API clients, 2,000 users and, for one client, a full hour of request-log rows
+(``--log-rows``, default 60,000: 1,000 a minute), signs in once, then times each page with
+Starlette's TestClient (no network, one process): median and 95th percentile per request.
+With ``--database-url`` the named PostgreSQL database is dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from bench.run import host_facts, report_title, reset_postgres, scratch_dir
+from extapi.app import ExtapiApp
+from extapi.auth import clients
+from extapi.config import Config
+from extapi.people.users import NewUser, create_user, make_site_admin
+from extapi.requestlog.buffer import SUCCESS
+from extapi.runtime import Runtime, open_runtime
+from extapi.settings.site import load_site_settings
+
+PASSWORD = "Bench-admin-1"
+
+
+def _seed(runtime: Runtime, log_rows: int) -> str:
+    """Returns the client id whose page carries the full hour of log rows."""
+    with runtime.engine.begin() as conn:
+        site = load_site_settings(conn)
+        admin = create_user(conn, NewUser("admin", "admin@example.com", "A", "B", PASSWORD), site)
+        make_site_admin(conn, admin)
+        first = ""
+        for n in range(2000):
+            user = create_user(conn, NewUser(f"u{n}", f"u{n}@example.com", "F", f"L{n}"), site)
+            if n < 50:
+                row, _ = clients.add_client(
+                    conn, runtime.hasher, site, clients.NewClient(f"Client {n}", user)
+                )
+                first = first or str(row["client_id"])
+        pk = int(clients.get_client(conn, first)["id"])
+    now = int(time.time())
+    log = runtime.request_log
+    for i in range(log_rows):
+        log.record(pk, "status", 6, 200, SUCCESS, 0.4, now - 3600 + i * 3600 // log_rows)
+        if log.pending() >= 10_000:
+            log.flush()
+    log.flush()
+    return first
+
+
+def _time(http: TestClient, path: str, iterations: int) -> tuple[float, float]:
+    http.get(path)  # warm caches (the documentation model is built once per schema)
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        response = http.get(path)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def report(url: str, iterations: int, log_rows: int) -> str:
+    runtime = open_runtime(Config(database_url=url, secret_key="bench"))
+    try:
+        client_id = _seed(runtime, log_rows)
+        with TestClient(ExtapiApp(runtime), base_url="http://bench") as http:
+            start = time.perf_counter()
+            http.post("/login", data={"username": "admin", "password": PASSWORD})
+            sign_in_ms = (time.perf_counter() - start) * 1000
+            paths = {
+                "client list (50 clients)": "/admin/clients",
+                f"client page ({log_rows:,} log rows in the hour)": f"/admin/clients/{client_id}",
+                "settings": "/admin/settings",
+                "users, first page of 2,001": "/admin/users",
+                "users, search": "/admin/users?q=u19",
+                "API documentation": "/totara/api/documentation/",
+                "API documentation, search": "/totara/api/documentation/?q=tenant",
+                "schema SDL": "/totara/api/documentation/schema.php",
+            }
+            rows = [(name, *_time(http, path, iterations)) for name, path in paths.items()]
+    finally:
+        runtime.close()
+    lines = [f"### Admin pages, {report_title(url.split(':')[0])}", ""]
+    lines += [f"- {k}: {v}" for k, v in host_facts()]
+    lines += ["", f"Sign-in (Argon2id check included): {sign_in_ms:.0f} ms", ""]
+    lines += ["| page | median ms | p95 ms |", "|---|---:|---:|"]
+    lines += [f"| {name} | {median:.1f} | {p95:.1f} |" for name, median, p95 in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--log-rows", type=int, default=60_000)
+    args = parser.parse_args()
+    with scratch_dir("extapi-bench-pages-") as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'pages.db'}"
+        if args.database_url:
+            reset_postgres(args.database_url)
+        print(report(url, args.iterations, args.log_rows))
+
+
+if __name__ == "__main__":
+    main()
