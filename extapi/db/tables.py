@@ -75,7 +75,7 @@ users = Table(
     Column("force_password_change", Boolean, nullable=False, default=False),
     Column("idnumber", String(255), nullable=False, default=""),
     Column("firstname", String(100), nullable=False),
-    Column("lastname", String(100), nullable=False),
+    Column("lastname", String(200), nullable=False),
     Column("middlename", String(255), nullable=True),
     Column("alternatename", String(255), nullable=True),
     Column("firstnamephonetic", String(255), nullable=True),

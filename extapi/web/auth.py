@@ -36,6 +36,7 @@ __all__ = [
     "flash",
     "keep_session",
     "CsrfRejected",
+    "same_origin",
     "MAX_FORM_FIELDS",
 ]
 
@@ -146,7 +147,7 @@ async def form_of(request: Request) -> FormData:
     )
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
@@ -158,7 +159,7 @@ async def check_csrf(request: Request) -> None:
     session = session_of(request)
     form = await form_of(request)
     token = form.get("csrf_token")
-    if session is None or not isinstance(token, str) or not _same_origin(request):
+    if session is None or not isinstance(token, str) or not same_origin(request):
         raise CsrfRejected()
     if not hmac.compare_digest(token.encode(), session.csrf.encode()):
         raise CsrfRejected()

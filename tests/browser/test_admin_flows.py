@@ -57,6 +57,10 @@ def test_create_a_client_and_use_its_secret_then_disable_it(page: Any, site: Sit
     # When the admin adds a client
     client_id, secret = _add_client(page, "Payroll sync")
     screenshot(page, "03-client-created")
+    # And the copy button puts the secret on the clipboard
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy secret").click()
+    assert page.evaluate("() => navigator.clipboard.readText()") == secret
     # Then its secret gets a token that works
     token = site.server.token(client_id, secret)
     assert _graphql(site, token) == {"data": {"totara_webapi_status": {"status": "ok"}}}

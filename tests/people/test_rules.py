@@ -585,3 +585,12 @@ def test_generate_password_is_random():
     passwords = {generate_password() for _ in range(20)}
     # then they differ
     assert len(passwords) == 20
+
+
+def test_every_length_limit_fits_its_column():
+    # given the users table's column sizes
+    from extapi.db.tables import users
+
+    # then no rule lets through a value its column can not hold (PostgreSQL would refuse it)
+    for field, limit in MAX_LENGTHS.items():
+        assert limit <= users.c[field].type.length, field

@@ -479,3 +479,12 @@ def test_delete_needs_the_capability(runtime, http):
     assert _reason(viewer(DELETE, target={"username": "target"})) == (
         "You do not have capabilities to delete a user."
     )
+
+
+def test_a_200_character_last_name_is_stored(call):
+    # given Totara's limit for last names
+    lastname = "L" * 200
+    # when a user is created with it
+    result = call(CREATE, input=_new(lastname=lastname))
+    # then it is stored whole, on every database
+    assert result["data"]["core_user_create_user"]["user"]["lastname"] == lastname

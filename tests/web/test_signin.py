@@ -181,3 +181,14 @@ def test_sign_out_needs_the_csrf_token(admin: TestClient) -> None:
 def test_oversized_credentials_are_cut_not_crashing(anonymous: TestClient, admin_id: int) -> None:
     response = _attempt(anonymous, "admin" * 1000, "x" * 100_000)
     assert response.status_code == 401
+
+
+def test_sign_in_posted_from_another_site_is_refused(anonymous: TestClient, admin_id: int) -> None:
+    response = anonymous.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    assert COOKIE_NAME not in response.headers.get("set-cookie", "")

@@ -68,15 +68,16 @@ async def client_new(request: Request, _viewer: Viewer) -> Response:
         tenant_key = request.query_params.get("tenant", "")[:100]
         search = request.query_params.get("account_q", "")[:100]
         context = await state.read(_new_form_context, tenant_key, search)
-        return _render_new(request, context, ClientForm(), [])
+        return _render_form(request, "clients/new.html", context, ClientForm())
     form = parse_client_form(await form_of(request))
     context = await state.read(_new_form_context, form.tenant_key, "")
     if form.errors:
-        return _render_new(request, context, form, form.errors, 400)
+        return _render_form(request, "clients/new.html", context, form, 400)
     try:
         row, secret = await state.write(_add, form, context, state.runtime.hasher)
     except ExtapiError as exc:
-        return _render_new(request, context, form, [exc.message], 400)
+        form.errors.append(exc.message)
+        return _render_form(request, "clients/new.html", context, form, 400)
     return render(
         request,
         "clients/secret.html",
@@ -97,21 +98,22 @@ def _add(conn: Connection, form: ClientForm, context: dict[str, Any], hasher: An
     return service.add_client(conn, hasher, site, new)
 
 
-def _render_new(
+def _render_form(
     request: Request,
+    template: str,
     context: dict[str, Any],
     form: ClientForm,
-    errors: list[str],
     status: int = 200,
 ) -> Response:
+    title = "Add API client" if template.endswith("new.html") else "Edit API client"
     return render(
         request,
-        "clients/new.html",
+        template,
         status=status,
         section="clients",
-        title="Add API client",
+        title=title,
         form=form,
-        errors=errors,
+        errors=form.errors,
         **context,
     )
 
@@ -228,7 +230,7 @@ async def client_edit(request: Request, _viewer: Viewer) -> Response:
     client = context["client"]
     if request.method == "GET":
         form = ClientForm(client["name"], client["description"], client["user_id"])
-        return _render_edit(request, context, form, [])
+        return _render_form(request, "clients/edit.html", context, form)
     form = parse_client_form(await form_of(request), editing=True)
     if not form.errors:
         try:
@@ -244,26 +246,7 @@ async def client_edit(request: Request, _viewer: Viewer) -> Response:
         else:
             flash(request, "Client updated.")
             return RedirectResponse(f"/admin/clients/{client['client_id']}", status_code=303)
-    return _render_edit(request, context, form, form.errors, 400)
-
-
-def _render_edit(
-    request: Request,
-    context: dict[str, Any],
-    form: ClientForm,
-    errors: list[str],
-    status: int = 200,
-) -> Response:
-    return render(
-        request,
-        "clients/edit.html",
-        status=status,
-        section="clients",
-        title="Edit API client",
-        form=form,
-        errors=errors,
-        **context,
-    )
+    return _render_form(request, "clients/edit.html", context, form, 400)
 
 
 async def client_status(request: Request, _viewer: Viewer) -> Response:

@@ -18,6 +18,7 @@ from extapi.web.auth import (
     current_viewer,
     form_of,
     keep_session,
+    same_origin,
 )
 from extapi.web.sessions import COOKIE_NAME
 from extapi.web.state import web_state
@@ -65,6 +66,16 @@ async def signin_page(request: Request) -> Response:
         if viewer is not None:
             return RedirectResponse(home_for(viewer) if next_path == "/admin/" else next_path, 303)
         return render(request, "signin.html", next=next_path, title="Sign in")
+    if not same_origin(request):
+        # A sign-in posted from another site would sign this browser in to the attacker's account.
+        return render(
+            request,
+            "signin.html",
+            status=403,
+            next=next_path,
+            title="Sign in",
+            error="Sign in from this site's own sign-in page.",
+        )
     form = await form_of(request)
     username = str(form.get("username") or "")[:MAX_CREDENTIAL_CHARS]
     password = str(form.get("password") or "")[:MAX_CREDENTIAL_CHARS]
