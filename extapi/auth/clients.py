@@ -29,6 +29,7 @@ __all__ = [
     "ClientSettingsChange",
     "add_client",
     "list_clients",
+    "EVERY_TENANT",
     "get_client",
     "set_client_status",
     "delete_client",
@@ -177,9 +178,17 @@ def _client_query():  # type: ignore[no-untyped-def]
     )
 
 
-def list_clients(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(_client_query().order_by(api_clients.c.id)).mappings()
-    return [dict(r) for r in rows]
+EVERY_TENANT = -1
+
+
+def list_clients(conn: Connection, tenant_id: int | None = EVERY_TENANT) -> list[dict[str, Any]]:
+    """Every client, or only the system clients (``None``), or one tenant's."""
+    query = _client_query().order_by(api_clients.c.id)
+    if tenant_id is None:
+        query = query.where(api_clients.c.tenant_id.is_(None))
+    elif tenant_id != EVERY_TENANT:
+        query = query.where(api_clients.c.tenant_id == tenant_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def get_client(conn: Connection, client_id: str) -> dict[str, Any]:

@@ -29,14 +29,15 @@ def _n(value: int) -> str:
 
 
 def _nice_top(value: int) -> int:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten at or above ``value``."""
-    if value <= 1:
-        return 1
-    power = 10 ** int(math.floor(math.log10(value)))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return int(step * power)
-    return 10 * power
+    """The smallest top of the axis at or above ``value`` whose quarters (the grid lines) are
+    round whole numbers: 4 times 1, 1.5, 2, 2.5 or 5 times a power of ten."""
+    need = max(1, math.ceil(value / 4))
+    power = 10 ** int(math.floor(math.log10(need)))
+    for step in (1, 1.5, 2, 2.5, 5, 10):
+        quarter = step * power
+        if quarter >= need and quarter == int(quarter):
+            return 4 * int(quarter)
+    return 40 * power
 
 
 def usage_summary(buckets: Sequence[MinuteUsage], budget: int) -> str:

@@ -148,3 +148,19 @@ def test_the_partial_without_requests():
     page = _render_partial(_usage(_hour({})), 250_000, [])
     assert "No requests logged yet." in page
     assert "No points spent" in page
+
+
+def test_grid_lines_fall_on_round_numbers():
+    # given budgets of several sizes
+    for budget, expected in [
+        (40, ["0", "15", "30", "45", "60"]),
+        (250_000, ["0", "100,000", "200,000", "300,000", "400,000"]),
+        (3, ["0", "1", "2", "3", "4"]),
+    ]:
+        # when the chart is drawn for an idle hour
+        root = _parse(usage_chart_svg(_hour({}), budget))
+        # then the axis labels are whole, round numbers
+        labels = [
+            t.text for t in root.iter(f"{{{NS['svg']}}}text") if t.get("text-anchor") == "end"
+        ]
+        assert labels[:5] == expected, budget

@@ -264,3 +264,19 @@ def test_client_pages_need_an_administrator(anonymous: TestClient, runtime: Runt
     )
     assert response.status_code == 303
     assert _token_status(anonymous, client.client_id, client.secret) == 200
+
+
+def test_list_can_show_one_tenants_clients(admin: TestClient, runtime: Runtime) -> None:
+    # given a system client and a tenant's client
+    tenant = make_tenant(runtime, "acme")
+    make_api_client(runtime, name="System sync")
+    make_api_client(runtime, tenant_id=tenant, name="Acme HR")
+    # when the list is narrowed to the tenant, then to the system
+    acme = admin.get("/admin/clients?tenant=acme").text
+    system = admin.get("/admin/clients?tenant=system").text
+    unknown = admin.get("/admin/clients?tenant=nope").text
+    # then each shows only its clients, and an unknown tenant shows all
+    assert "Acme HR" in acme and "System sync" not in acme
+    assert "System sync" in system and "Acme HR" not in system
+    assert "System sync" in unknown and "Acme HR" in unknown
+    assert 'href="/admin/clients/new?tenant=acme"' in acme

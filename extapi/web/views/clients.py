@@ -37,14 +37,26 @@ class Listing:
     clients: list[dict[str, Any]]
     site: Any
     tenants: list[dict[str, Any]] = field(default_factory=list)
+    tenant_key: str = ""
 
 
-def _listing(conn: Connection) -> Listing:
-    return Listing(service.list_clients(conn), load_site_settings(conn), list_tenants(conn))
+def _listing(conn: Connection, tenant_key: str) -> Listing:
+    """All clients, ``system`` ones, or one tenant's by idnumber (Totara's tenant view)."""
+    tenants = list_tenants(conn)
+    tenant_id: int | None = service.EVERY_TENANT
+    if tenant_key == "system":
+        tenant_id = None
+    elif tenant_key:
+        tenant_id = tenant_choice(tenants, tenant_key)
+        if tenant_id is None:
+            tenant_key, tenant_id = "", service.EVERY_TENANT
+    clients = service.list_clients(conn, tenant_id)
+    return Listing(clients, load_site_settings(conn), tenants, tenant_key)
 
 
 async def client_list(request: Request, _viewer: Viewer) -> Response:
-    listing = await web_state(request).read(_listing)
+    tenant_key = request.query_params.get("tenant", "")[:100]
+    listing = await web_state(request).read(_listing, tenant_key)
     return render(
         request, "clients/list.html", section="clients", title="API clients", listing=listing
     )
