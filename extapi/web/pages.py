@@ -3,6 +3,7 @@ endpoints: health, sign-in, the admin pages, the API documentation and static fi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -25,6 +26,7 @@ from extapi.web.views import signin
 __all__ = ["build_pages", "web_routes", "MAX_FORM_BYTES"]
 
 MAX_FORM_BYTES = 256 * 1024
+log = logging.getLogger("extapi.web")
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[Any]]
 
 
@@ -65,6 +67,18 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A plain page that names no internals; the traceback goes to the server log."""
+    log.error("web page %s failed", request.url.path, exc_info=exc)
+    return render(
+        request,
+        "error.html",
+        status=500,
+        title="Something went wrong",
+        message="The page could not be shown. The error has been logged; try again in a moment.",
+    )
+
+
 def build_pages(
     runtime: Runtime,
     schema: GraphQLSchema,
@@ -77,7 +91,7 @@ def build_pages(
             Middleware(SecureHeaders),
             Middleware(BodyLimit, limit=MAX_FORM_BYTES),
         ],
-        exception_handlers={HTTPException: _not_found},
+        exception_handlers={HTTPException: _not_found, Exception: _server_error},
         lifespan=lifespan,
     )
     app.state.web = WebState.create(runtime, schema)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
+from extapi.app import ExtapiApp
 from extapi.runtime import Runtime
 from extapi.settings.site import load_site_settings
-from tests.web.support import csrf_token
+from tests.web.support import csrf_token, sign_in
 
 
 def test_pages_carry_security_headers_and_are_not_cached(admin: TestClient) -> None:
@@ -69,3 +71,21 @@ def test_unknown_page_is_a_404_page(anonymous: TestClient) -> None:
     assert response.status_code in (303, 404)
     assert "<script>" not in response.text
     assert anonymous.get("/no/such/page").status_code == 404
+
+
+def test_an_unexpected_fault_shows_a_plain_page_without_internals(
+    app: ExtapiApp, admin_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a page whose service fails unexpectedly
+    def broken(*_args: object) -> None:
+        raise RuntimeError("connection string postgres://secret@db")
+
+    monkeypatch.setattr("extapi.web.views.clients.service.list_clients", broken)
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+        sign_in(client)
+        # When it is opened
+        response = client.get("/admin/clients")
+    # Then the visitor gets a 500 page that reveals nothing
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "secret" not in response.text
