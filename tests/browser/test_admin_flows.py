@@ -131,9 +131,14 @@ def test_every_admin_page_is_labelled_and_fits_a_narrow_screen(page: Any, site: 
         "client-new": "/admin/clients/new",
         "client": f"/admin/clients/{client_id}",
         "client-edit": f"/admin/clients/{client_id}/edit",
+        "client-rotate": f"/admin/clients/{client_id}/rotate",
+        "client-delete": f"/admin/clients/{client_id}/delete",
         "settings": "/admin/settings",
         "users": "/admin/users",
+        "user": "/admin/users/2",
+        "user-new": "/admin/users/new",
         "tenants": "/admin/tenants",
+        "tenant-new": "/admin/tenants/new",
         "docs": "/totara/api/documentation/",
     }
     for name, path in paths.items():

@@ -248,7 +248,7 @@ def test_add_a_service_account_with_the_api_user_role(admin: TestClient, runtime
         ({"password": "weak"}, "Passwords must be at least 8 characters long."),
         ({"tenant": "999999"}, "Choose a tenant from the list."),
         ({"tenant": "acme"}, "Choose a tenant from the list."),
-        ({"lastname": "L" * 101}, "Last name must not exceed 100 characters."),
+        ({"lastname": "L" * 201}, "Last name must not exceed 200 characters."),
     ],
 )
 def test_add_user_errors_keep_the_input_and_change_nothing(
