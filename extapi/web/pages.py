@@ -46,8 +46,6 @@ def web_routes() -> list[BaseRoute]:
         Route("/logout", signin.signout, methods=["POST"]),
         # Totara's addresses, for admins' bookmarks and habits.
         Route("/login/index.php", _redirect("/login")),
-        Route("/totara/api/client/", _redirect("/admin/clients")),
-        Route("/totara/api/client/index.php", _redirect("/admin/clients")),
         Route("/admin/", _redirect("/admin/clients")),
         Route("/admin", _redirect("/admin/clients")),
         *ROUTES,

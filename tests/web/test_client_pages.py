@@ -280,3 +280,16 @@ def test_list_can_show_one_tenants_clients(admin: TestClient, runtime: Runtime) 
     assert "System sync" in system and "Acme HR" not in system
     assert "System sync" in unknown and "Acme HR" in unknown
     assert 'href="/admin/clients/new?tenant=acme"' in acme
+
+
+def test_totaras_client_addresses_lead_here(anonymous: TestClient, runtime: Runtime) -> None:
+    tenant = make_tenant(runtime, "acme co")
+    cases = {
+        "/totara/api/client/": "/admin/clients",
+        f"/totara/api/client/?tenant_id={tenant}": "/admin/clients?tenant=acme%20co",
+        "/totara/api/client/index.php?tenant_id=99999": "/admin/clients",
+        "/totara/api/client/?tenant_id=-1%3Cx": "/admin/clients",
+    }
+    for address, target in cases.items():
+        response = anonymous.get(address, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (301, target), address

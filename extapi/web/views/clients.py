@@ -1,10 +1,11 @@
-"""API client pages: list, add, view, edit, enable/disable, rotate the secret, delete, and
-per-client settings."""
+"""API client pages: list, add, view, edit and per-client settings (the actions on one
+client are in ``client_actions``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -28,6 +29,8 @@ from extapi.web.client_forms import (
 from extapi.web.client_usage import usage_context
 from extapi.web.state import web_state
 from extapi.web.templating import render
+from extapi.web.views import client_actions
+from extapi.web.views.client_actions import client_not_found
 
 __all__ = ["ROUTES"]
 
@@ -152,20 +155,10 @@ async def _client_or_404(request: Request, work: Any, *args: Any) -> Any:
         return None
 
 
-def _not_found(request: Request) -> Response:
-    return render(
-        request,
-        "error.html",
-        status=404,
-        title="API client not found",
-        message="There is no API client with this id.",
-    )
-
-
 async def client_detail(request: Request, _viewer: Viewer) -> Response:
     detail = await _client_or_404(request, _detail)
     if detail is None:
-        return _not_found(request)
+        return client_not_found(request)
     return _render_detail(request, detail, SettingsForm.of(detail["client"]), [])
 
 
@@ -195,7 +188,7 @@ async def client_settings(request: Request, _viewer: Viewer) -> Response:
     state = web_state(request)
     detail = await _client_or_404(request, _detail)
     if detail is None:
-        return _not_found(request)
+        return client_not_found(request)
     form = parse_settings_form(await form_of(request))
     if not form.errors:
         change = service.ClientSettingsChange(
@@ -238,7 +231,7 @@ async def client_edit(request: Request, _viewer: Viewer) -> Response:
     search = request.query_params.get("account_q", "")[:100]
     context = await _client_or_404(request, _edit_context, search)
     if context is None:
-        return _not_found(request)
+        return client_not_found(request)
     client = context["client"]
     if request.method == "GET":
         form = ClientForm(client["name"], client["description"], client["user_id"])
@@ -261,67 +254,27 @@ async def client_edit(request: Request, _viewer: Viewer) -> Response:
     return _render_form(request, "clients/edit.html", context, form, 400)
 
 
-async def client_status(request: Request, _viewer: Viewer) -> Response:
-    client_id = request.path_params["client_id"]
-    enable = (await form_of(request)).get("action") == "enable"
-    try:
-        await web_state(request).write(service.set_client_status, client_id, enable)
-    except NotFoundError:
-        return _not_found(request)
-    except ExtapiError as exc:
-        flash(request, exc.message)
-    else:
-        flash(request, "Client enabled." if enable else "Client disabled: its tokens stop working.")
-    return RedirectResponse(f"/admin/clients/{client_id}", status_code=303)
+def _tenant_idnumber(conn: Connection, tenant_id: int) -> str | None:
+    return next((str(t["idnumber"]) for t in list_tenants(conn) if t["id"] == tenant_id), None)
 
 
-async def client_rotate(request: Request, _viewer: Viewer) -> Response:
-    return await _confirmed(request, "rotate")
-
-
-async def client_delete(request: Request, _viewer: Viewer) -> Response:
-    return await _confirmed(request, "delete")
-
-
-async def _confirmed(request: Request, action: str) -> Response:
-    """GET asks for confirmation; POST does it."""
-    state = web_state(request)
-    client_id = request.path_params["client_id"]
-    try:
-        if request.method == "GET":
-            client = await state.read(service.get_client, client_id)
-            return render(
-                request,
-                f"clients/confirm_{action}.html",
-                section="clients",
-                title=f"{action.capitalize()} API client",
-                client=client,
-            )
-        if action == "delete":
-            client = await state.write(service.delete_client, client_id)
-            flash(request, f"API client \u201c{client['name']}\u201d was deleted.")
-            return RedirectResponse("/admin/clients", status_code=303)
-        client, secret = await state.write(service.rotate_secret, state.runtime.hasher, client_id)
-    except NotFoundError:
-        return _not_found(request)
-    return render(
-        request,
-        "clients/secret.html",
-        section="clients",
-        title="New client secret",
-        client=client,
-        secret=secret,
-        created=False,
-    )
+async def totara_client_address(request: Request) -> Response:
+    """Totara's address of the client list, ``?tenant_id=N`` for a tenant's clients."""
+    raw = request.query_params.get("tenant_id", "")
+    idnumber = None
+    if raw.isdigit() and len(raw) < 10:
+        idnumber = await web_state(request).read(_tenant_idnumber, int(raw))
+    target = f"/admin/clients?tenant={quote(idnumber, safe='')}" if idnumber else "/admin/clients"
+    return RedirectResponse(target, status_code=301)
 
 
 ROUTES: list[BaseRoute] = [
+    Route("/totara/api/client/", totara_client_address),
+    Route("/totara/api/client/index.php", totara_client_address),
     Route("/admin/clients", admin_page(client_list)),
     Route("/admin/clients/new", admin_page(client_new), methods=["GET", "POST"]),
     Route("/admin/clients/{client_id}", admin_page(client_detail)),
     Route("/admin/clients/{client_id}/edit", admin_page(client_edit), methods=["GET", "POST"]),
     Route("/admin/clients/{client_id}/settings", admin_page(client_settings), methods=["POST"]),
-    Route("/admin/clients/{client_id}/status", admin_page(client_status), methods=["POST"]),
-    Route("/admin/clients/{client_id}/rotate", admin_page(client_rotate), methods=["GET", "POST"]),
-    Route("/admin/clients/{client_id}/delete", admin_page(client_delete), methods=["GET", "POST"]),
+    *client_actions.ROUTES,
 ]
