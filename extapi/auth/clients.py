@@ -17,6 +17,7 @@ from extapi.db.tables import (
     api_client_settings,
     api_clients,
     api_request_log,
+    api_usage_minutes,
     tenants,
     users,
 )
@@ -263,6 +264,7 @@ def delete_client(conn: Connection, client_id: str) -> dict[str, Any]:
     client = get_client(conn, client_id)
     conn.execute(delete(access_tokens).where(access_tokens.c.client_id == client["id"]))
     conn.execute(delete(api_request_log).where(api_request_log.c.client_id == client["id"]))
+    conn.execute(delete(api_usage_minutes).where(api_usage_minutes.c.client_id == client["id"]))
     conn.execute(delete(api_client_settings).where(api_client_settings.c.client_id == client["id"]))
     conn.execute(delete(api_clients).where(api_clients.c.id == client["id"]))
     revision.bump(conn)

@@ -45,6 +45,7 @@ __all__ = [
     "hierarchy_items",
     "job_assignments",
     "api_request_log",
+    "api_usage_minutes",
     "signin_throttle",
     "web_signouts",
 ]
@@ -366,8 +367,24 @@ api_request_log = Table(
     # "success", "error" (the response carried GraphQL errors) or "rate_limited"
     Column("outcome", String(16), nullable=False),
     Column("duration_ms", Float, nullable=False),
-    Index("ix_api_request_log_client_time", "client_id", "time"),
+    # Also serves "latest requests first" without a sort: (client, time, id) descending.
+    Index("ix_api_request_log_client_time", "client_id", "time", "id"),
     Index("ix_api_request_log_time", "time"),
+)
+
+# Each client's traffic per minute, summed from the request log as it is flushed, so that the
+# admin pages read at most 60 rows for an hour however busy the client is.
+api_usage_minutes = Table(
+    "api_usage_minutes",
+    metadata,
+    Column(
+        "client_id", Integer, ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("minute", BigInteger, primary_key=True),  # unix time // 60
+    Column("points", BigInteger, nullable=False),  # refused (429) requests not counted
+    Column("requests", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("rate_limited", Integer, nullable=False),
 )
 
 # Failed web sign-ins per key ("user:<name>" and "ip:<address>"), for lock-out with back-off.

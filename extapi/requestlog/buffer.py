@@ -15,13 +15,11 @@ from sqlalchemy import Engine
 
 from extapi.config import Config
 from extapi.db.engine import make_engine
+from extapi.requestlog.outcomes import ERROR, RATE_LIMITED, SUCCESS
 from extapi.requestlog.writer import Row, prune, write_rows
 
 __all__ = ["RequestLog", "open_request_log", "SUCCESS", "ERROR", "RATE_LIMITED", "BUFFER_LIMIT"]
 
-SUCCESS = "success"
-ERROR = "error"  # any response of the request carried GraphQL errors
-RATE_LIMITED = "rate_limited"  # answered 429
 # About 10 MB of rows: five seconds of a busy worker's requests (so a flush that is slow under
 # load drops nothing), yet bounded when the database is down.
 BUFFER_LIMIT = 50_000

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, case, func, select
+from sqlalchemy import Connection, bindparam, select
 
-from extapi.db.tables import api_request_log
-from extapi.requestlog.buffer import ERROR, RATE_LIMITED
+from extapi.db.tables import api_request_log, api_usage_minutes
 
 __all__ = [
     "MinuteUsage",
@@ -28,23 +27,11 @@ MINUTES = 60
 NEAR_LIMIT = 0.8  # a minute above this share of the budget is flagged
 
 _log = api_request_log.c
-_minute = (_log.time // 60).label("minute")
-# Points a client spent: a refused (429) request was not charged to its budget.
-_spent = func.sum(case((_log.outcome == RATE_LIMITED, 0), else_=_log.complexity))
-_HOUR = (
-    select(
-        _minute,
-        _spent,
-        func.count(),
-        func.sum(case((_log.outcome == ERROR, 1), else_=0)),
-        func.sum(case((_log.outcome == RATE_LIMITED, 1), else_=0)),
-    )
-    .where(
-        (_log.client_id == bindparam("client"))
-        & (_log.time >= bindparam("start"))
-        & (_log.time < bindparam("end"))
-    )
-    .group_by(_minute)
+_sums = api_usage_minutes.c
+_HOUR = select(_sums.minute, _sums.points, _sums.requests, _sums.errors, _sums.rate_limited).where(
+    (_sums.client_id == bindparam("client"))
+    & (_sums.minute >= bindparam("first"))
+    & (_sums.minute <= bindparam("current"))
 )
 _RECENT = (
     select(_log.time, _log.operations, _log.complexity, _log.status, _log.outcome, _log.duration_ms)
@@ -113,14 +100,14 @@ class HourUsage:
 
 
 def usage_last_hour(conn: Connection, client_db_id: int, now: float) -> HourUsage:
-    """Per-minute figures for the 60 minutes up to and including the one holding ``now``,
-    in one statement."""
+    """Per-minute figures for the 60 minutes up to and including the one holding ``now``:
+    at most 60 rows of the per-minute sums, however busy the client."""
     current = int(now) // 60
     first = current - MINUTES + 1
     found = {
         int(minute): row
         for minute, *row in conn.execute(
-            _HOUR, {"client": client_db_id, "start": first * 60, "end": (current + 1) * 60}
+            _HOUR, {"client": client_db_id, "first": first, "current": current}
         )
     }
     buckets = []

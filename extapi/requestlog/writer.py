@@ -6,9 +6,12 @@ from collections.abc import Sequence
 
 import orjson
 from sqlalchemy import BigInteger, Connection, bindparam, case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import BindParameter
 
-from extapi.db.tables import api_clients, api_request_log
+from extapi.db.tables import api_clients, api_request_log, api_usage_minutes
+from extapi.requestlog.outcomes import ERROR, RATE_LIMITED
 
 __all__ = ["Row", "write_rows", "prune", "OPERATIONS_MAX", "COMPLEXITY_MAX"]
 
@@ -55,6 +58,10 @@ _INSERT_SQL = {
     """,
 }
 _PRUNE = delete(api_request_log).where(api_request_log.c.time < bindparam("cutoff"))
+_PRUNE_MINUTES = delete(api_usage_minutes).where(
+    api_usage_minutes.c.minute < bindparam("cutoff_minute")
+)
+_SUMS = ("points", "requests", "errors", "rate_limited")
 
 
 def _fitted(row: Row) -> Row:
@@ -85,9 +92,39 @@ def write_rows(conn: Connection, rows: Sequence[Row]) -> int:
     ]
     if kept:
         conn.exec_driver_sql(_INSERT_SQL[conn.dialect.name], (orjson.dumps(kept).decode(),))
+        _roll_up(conn, kept)
     return len(kept)
 
 
+def _minute_sums(rows: Sequence[Row]) -> list[dict[str, int]]:
+    sums: dict[tuple[int, int], list[int]] = {}
+    for client_id, time, _ops, complexity, _status, outcome, _ms in rows:
+        entry = sums.setdefault((client_id, time // 60), [0, 0, 0, 0])
+        limited = outcome == RATE_LIMITED
+        entry[0] += 0 if limited else complexity  # a refused request is not charged
+        entry[1] += 1
+        entry[2] += outcome == ERROR
+        entry[3] += limited
+    return [
+        {"client_id": c, "minute": m, **dict(zip(_SUMS, values, strict=True))}
+        for (c, m), values in sums.items()
+    ]
+
+
+def _roll_up(conn: Connection, rows: Sequence[Row]) -> None:
+    """Add the rows to their clients' per-minute sums (one upsert per client and minute)."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(api_usage_minutes)
+    excluded = statement.excluded
+    upsert = statement.on_conflict_do_update(
+        index_elements=["client_id", "minute"],
+        set_={name: api_usage_minutes.c[name] + excluded[name] for name in _SUMS},
+    )
+    conn.execute(upsert, _minute_sums(rows))
+
+
 def prune(conn: Connection, cutoff: int) -> int:
-    """Delete the rows logged before ``cutoff`` (unix seconds); returns how many."""
+    """Delete the rows logged before ``cutoff`` (unix seconds), and the per-minute sums of
+    the minutes before it; returns how many log rows went."""
+    conn.execute(_PRUNE_MINUTES, {"cutoff_minute": cutoff // 60})
     return int(conn.execute(_PRUNE, {"cutoff": cutoff}).rowcount or 0)

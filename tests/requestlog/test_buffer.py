@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from extapi.auth import clients
 from extapi.db.engine import make_engine
+from extapi.db.tables import api_usage_minutes
 from extapi.requestlog.buffer import RequestLog
 from extapi.runtime import Runtime
 from tests.factories import make_api_client
@@ -143,8 +145,11 @@ def test_deleting_a_client_deletes_its_log(runtime, log):
     # when one client is deleted
     with runtime.engine.begin() as conn:
         clients.delete_client(conn, gone.client_id)
-    # then its rows go with it
+    # then its rows and per-minute sums go with it
     assert [r["operations"] for r in stored_rows(runtime)] == ["kept"]
+    with runtime.engine.connect() as conn:
+        sums = conn.execute(select(api_usage_minutes.c.client_id)).scalars().all()
+    assert sums == [kept.id]
 
 
 def test_values_are_fitted_to_their_columns(runtime, log):

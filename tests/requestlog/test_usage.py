@@ -97,3 +97,35 @@ def test_recent_requests_are_newest_first(runtime, logged):
 )
 def test_percentages(part, whole, shown):
     assert percent_of(part, whole) == shown
+
+
+def test_several_flushes_and_workers_add_up_in_the_same_minute(runtime):
+    # given two workers' logs, each flushing twice within one minute
+    client = make_api_client(runtime)
+    workers = [RequestLog(runtime.engine, retention_hours=24) for _ in range(2)]
+    for flush in range(2):
+        for log in workers:
+            log.record(client.id, "sync", 10, 200, "success", 1.0, NOW + flush)
+            log.record(client.id, "sync", 10, 429, "rate_limited", 1.0, NOW + flush)
+            log.flush(NOW + flush)
+    # when the hour is read
+    with runtime.engine.connect() as conn:
+        current = usage_last_hour(conn, client.id, NOW + 5).buckets[-1]
+    # then the minute holds all eight requests, charging only the four that were served
+    assert (current.points, current.requests, current.rate_limited) == (40, 8, 4)
+
+
+def test_pruning_drops_old_minutes_with_their_rows(runtime):
+    # given a minute logged two days ago and one logged now, with a one-day retention
+    client = make_api_client(runtime)
+    log = RequestLog(runtime.engine, retention_hours=24)
+    log.record(client.id, "old", 10, 200, "success", 1.0, NOW - 2 * 86400)
+    log.record(client.id, "new", 20, 200, "success", 1.0, NOW)
+    log.flush(NOW)
+    # when the hour two days ago and the current one are read
+    with runtime.engine.connect() as conn:
+        then = usage_last_hour(conn, client.id, NOW - 2 * 86400)
+        current = usage_last_hour(conn, client.id, NOW)
+    # then the old minute is gone and the new one kept
+    assert then.points == 0
+    assert current.points == 20
