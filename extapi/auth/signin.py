@@ -1,20 +1,21 @@
-"""Web sign-in: password check with lock-out and back-off after repeated failures.
+"""Web sign-in and sign-out.
 
-Failures are counted per user name and per client address. After ``FREE_ATTEMPTS`` failures
-within ``FORGET_SECONDS`` the key is locked for ``BASE_LOCK_SECONDS``, doubling with every
-further failure up to ``MAX_LOCK_SECONDS``. While a key is locked the password is not even
-checked, so guessing stops paying. Unknown users, wrong passwords, and accounts that may not
-sign in all get the same answer.
+Failures are counted per user name and per client address (see :mod:`extapi.auth.throttle`);
+while a name or address is locked the password is not even checked, so guessing stops
+paying. Unknown users, wrong passwords, and accounts that may not sign in (suspended, in a
+suspended tenant, or neither administrators nor documentation readers) all get the same
+answer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from extapi.access.principal import Principal, has_capability, load_grants
-from extapi.db.tables import signin_throttle, users, web_signouts
+from extapi.auth.throttle import claim, settle, throttle_keys
+from extapi.db.tables import tenants, users, web_signouts
 from extapi.errors import AuthenticationError
 from extapi.people.passwords import hash_password, verify_password
 from extapi.people.users import is_site_admin
@@ -26,18 +27,10 @@ __all__ = [
     "may_view_documentation",
     "sign_out",
     "signed_out_at",
-    "FREE_ATTEMPTS",
-    "FREE_ATTEMPTS_PER_ADDRESS",
+    "tenant_suspended",
     "INVALID_LOGIN",
 ]
 
-FREE_ATTEMPTS = 5
-# One address may fail more often (several admins behind one proxy), and a success does not
-# clear its count, so an attacker can not reset it by signing in to an account of their own.
-FREE_ATTEMPTS_PER_ADDRESS = 20
-FORGET_SECONDS = 15 * 60
-BASE_LOCK_SECONDS = 60
-MAX_LOCK_SECONDS = 15 * 60
 INVALID_LOGIN = "Invalid login, please try again"
 _DUMMY_HASH = hash_password("extapi timing equaliser")
 
@@ -50,62 +43,52 @@ class SignInLocked(SignInRefused):
     """Too many recent failures for this name or address."""
 
 
-def _keys(username: str, address: str) -> list[str]:
-    return [f"user:{username.strip().lower()[:200]}", f"ip:{address[:200]}"]
-
-
-def _locked_for(conn: Connection, keys: list[str], now: int) -> int:
-    rows = conn.execute(
-        select(signin_throttle.c.locked_until).where(signin_throttle.c.key.in_(keys))
-    ).scalars()
-    return max([until - now for until in rows] + [0])
-
-
-def _record_failure(conn: Connection, key: str, now: int) -> None:
-    row = conn.execute(select(signin_throttle).where(signin_throttle.c.key == key)).first()
-    failures = 1 if row is None or now - row.last_failure > FORGET_SECONDS else row.failures + 1
-    free = FREE_ATTEMPTS_PER_ADDRESS if key.startswith("ip:") else FREE_ATTEMPTS
-    over = failures - free
-    locked_until = now + min(BASE_LOCK_SECONDS * 2 ** (over), MAX_LOCK_SECONDS) if over >= 0 else 0
-    values = {"failures": failures, "last_failure": now, "locked_until": locked_until}
-    if row is None:
-        conn.execute(insert(signin_throttle).values(key=key, **values))
-    else:
-        conn.execute(update(signin_throttle).where(signin_throttle.c.key == key).values(**values))
-
-
 def may_view_documentation(conn: Connection, user_id: int, tenant_id: int | None) -> bool:
     principal = Principal(user_id, tenant_id, loader=lambda: load_grants(conn, user_id))
     return has_capability(principal, "totara/api:viewdocumentation", tenant_id)
 
 
 def _may_sign_in(conn: Connection, user: Any) -> bool:
-    if user.deleted or user.suspended:
+    if user.deleted or user.suspended or tenant_suspended(conn, user.tenant_id):
         return False
     return is_site_admin(conn, user.id) or may_view_documentation(conn, user.id, user.tenant_id)
 
 
-def sign_in(conn: Connection, username: str, password: str, address: str, now: int) -> Any:
+def _check(conn: Connection, username: str, password: str) -> Any:
+    """The user row when the password is right and the account may sign in, else None."""
+    user = conn.execute(select(users).where(users.c.username == username.strip().lower())).first()
+    stored = user.password if user is not None and user.password else _DUMMY_HASH
+    good = verify_password(stored, password) and user is not None and _may_sign_in(conn, user)
+    return user if good else None
+
+
+def sign_in(engine: Engine, username: str, password: str, address: str, now: int) -> Any:
     """The user row for a correct sign-in; raises SignInLocked or SignInRefused otherwise.
 
-    Failures are recorded by the caller's transaction, so the caller must commit even when
-    this raises (``extapi.web`` does)."""
-    keys = _keys(username, address)
-    wait = _locked_for(conn, keys, now)
+    Takes the engine rather than a connection: the attempt is claimed and committed before
+    the (slow, about 20 ms) password check, which holds no lock, and settled afterwards."""
+    keys = throttle_keys(username, address)
+    with engine.begin() as conn:
+        wait = claim(conn, keys, now)
     if wait > 0:
         minutes = (wait + 59) // 60
         raise SignInLocked(
             f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         )
-    user = conn.execute(select(users).where(users.c.username == username.strip().lower())).first()
-    stored = user.password if user is not None and user.password else _DUMMY_HASH
-    good = verify_password(stored, password) and user is not None and _may_sign_in(conn, user)
-    if not good:
-        for key in keys:
-            _record_failure(conn, key, now)
+    with engine.connect() as conn:
+        user = _check(conn, username, password)
+    with engine.begin() as conn:
+        settle(conn, keys, user is not None, now)
+    if user is None:
         raise SignInRefused(INVALID_LOGIN)
-    conn.execute(delete(signin_throttle).where(signin_throttle.c.key == keys[0]))
     return user
+
+
+def tenant_suspended(conn: Connection, tenant_id: int | None) -> bool:
+    if tenant_id is None:
+        return False
+    found = conn.execute(select(tenants.c.suspended).where(tenants.c.id == tenant_id)).scalar()
+    return bool(found)
 
 
 def signed_out_at(conn: Connection, user_id: int) -> int:
@@ -117,9 +100,13 @@ def signed_out_at(conn: Connection, user_id: int) -> int:
 
 
 def sign_out(conn: Connection, user_id: int, now: int) -> None:
-    """End every web session of the user that started up to ``now``."""
+    """End every web session of the user that has started so far.
+
+    Sessions begin after the last sign-out (see ``signed_out_at``), possibly a second ahead
+    of the clock, so the mark only ever moves forward, past the latest of them."""
     where = web_signouts.c.user_id == user_id
-    if conn.execute(select(web_signouts.c.user_id).where(where)).first() is None:
+    before = conn.execute(select(web_signouts.c.time).where(where)).scalar()
+    if before is None:
         conn.execute(insert(web_signouts).values(user_id=user_id, time=now))
     else:
-        conn.execute(update(web_signouts).where(where).values(time=now))
+        conn.execute(update(web_signouts).where(where).values(time=max(now, int(before) + 1)))

@@ -8,7 +8,8 @@ from starlette.testclient import TestClient
 
 from extapi.access.roles import assign_role
 from extapi.app import ExtapiApp
-from extapi.auth.signin import FREE_ATTEMPTS, FREE_ATTEMPTS_PER_ADDRESS, INVALID_LOGIN
+from extapi.auth.signin import INVALID_LOGIN
+from extapi.auth.throttle import FREE_ATTEMPTS, FREE_ATTEMPTS_PER_ADDRESS
 from extapi.people.users import set_password, set_suspended
 from extapi.runtime import Runtime
 from extapi.web.sessions import ABSOLUTE_SECONDS, COOKIE_NAME, IDLE_SECONDS, Session

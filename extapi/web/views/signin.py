@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -48,14 +49,16 @@ class _Attempt:
         self.error: str | None = None
 
 
-def _try_sign_in(conn: Connection, username: str, password: str, address: str) -> _Attempt:
+def _try_sign_in(engine: Engine, username: str, password: str, address: str) -> _Attempt:
     attempt = _Attempt()
     try:
-        attempt.user = sign_in(conn, username, password, address, int(time.time()))
+        attempt.user = sign_in(engine, username, password, address, int(time.time()))
+    except SignInRefused as exc:
+        attempt.error = exc.message
+        return attempt
+    with engine.connect() as conn:
         attempt.admin = is_site_admin(conn, attempt.user.id)
         attempt.started = max(int(time.time()), signed_out_at(conn, attempt.user.id) + 1)
-    except SignInRefused as exc:
-        attempt.error = exc.message  # the failure is recorded: this transaction commits
     return attempt
 
 
@@ -82,7 +85,9 @@ async def signin_page(request: Request) -> Response:
     next_path = _safe_next(str(form.get("next") or ""))
     state = web_state(request)
     address = request.client.host if request.client else "unknown"
-    attempt = await state.write(_try_sign_in, username, password, address)
+    attempt = await run_in_threadpool(
+        _try_sign_in, state.runtime.engine, username, password, address
+    )
     if attempt.error is not None:
         return render(
             request,
