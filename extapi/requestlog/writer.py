@@ -83,7 +83,9 @@ def write_rows(conn: Connection, rows: Sequence[Row]) -> int:
     for row in rows:
         if row[1] > latest.get(row[0], -1):
             latest[row[0]] = row[1]
-    conn.execute(_TOUCH, [{"client": c, "last": t} for c, t in latest.items()])
+    # Rows are locked in client order (and below in client and minute order), so that two
+    # workers flushing at once can not deadlock on PostgreSQL.
+    conn.execute(_TOUCH, [{"client": c, "last": t} for c, t in sorted(latest.items())])
     existing = set(conn.execute(_EXISTING, {"ids": list(latest)}).scalars())
     kept = [
         row if len(row[2]) <= OPERATIONS_MAX and 0 <= row[3] <= COMPLEXITY_MAX else _fitted(row)
@@ -107,7 +109,7 @@ def _minute_sums(rows: Sequence[Row]) -> list[dict[str, int]]:
         entry[3] += limited
     return [
         {"client_id": c, "minute": m, **dict(zip(_SUMS, values, strict=True))}
-        for (c, m), values in sums.items()
+        for (c, m), values in sorted(sums.items())
     ]
 
 

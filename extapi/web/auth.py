@@ -144,8 +144,14 @@ def _is_https(request: Request) -> bool:
 
 
 async def form_of(request: Request) -> FormData:
-    return await request.form(
+    """The posted form, with NUL characters removed (PostgreSQL can not store them)."""
+    form = await request.form(
         max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
+    )
+    if not any(isinstance(v, str) and "\x00" in v for v in form.values()):
+        return form
+    return FormData(
+        [(k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in form.multi_items()]
     )
 
 

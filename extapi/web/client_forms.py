@@ -9,6 +9,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from extapi.settings.site import MAX_INT
+from extapi.web.views.people_support import positive_int
 
 __all__ = [
     "ClientForm",
@@ -62,10 +63,8 @@ def parse_client_form(form: FormData, editing: bool = False) -> ClientForm:
         tenant_key=_text(form, "tenant", 100),
         enabled=editing or form.get("enabled") == "1",
     )
-    account = _text(form, "service_account", 20)
-    if account.isdigit():
-        parsed.user_id = int(account)
-    else:
+    parsed.user_id = positive_int(_text(form, "service_account", 20))
+    if parsed.user_id is None:
         parsed.errors.append("Choose a service account.")
     return parsed
 

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from extapi.runtime import Runtime
-from extapi.web.security import BodyLimit, SecureHeaders
+from extapi.web.security import BodyLimit, NoNulBytes, SecureHeaders
 from extapi.web.state import STATIC_DIR, WebState
 from extapi.web.templating import render
 from extapi.web.views import signin
@@ -88,6 +88,7 @@ def build_pages(
         middleware=[
             Middleware(SecureHeaders),
             Middleware(BodyLimit, limit=MAX_FORM_BYTES),
+            Middleware(NoNulBytes),
         ],
         exception_handlers={HTTPException: _not_found, Exception: _server_error},
         lifespan=lifespan,

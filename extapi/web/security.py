@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extapi.http import Message, Receive, Scope, Send
 
-__all__ = ["SecureHeaders", "CSP"]
+__all__ = ["SecureHeaders", "BodyLimit", "NoNulBytes", "CSP"]
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CSP = (
@@ -91,12 +91,31 @@ class _TooLarge(Exception):
     pass
 
 
+class NoNulBytes:
+    """Refuses with 400 a path or query string holding a NUL character, which no page needs
+    and PostgreSQL can not store or compare (it would end in a 500)."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").lower()
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                await _plain(send, 400, b"The address holds a NUL character.")
+                return
+        await self.app(scope, receive, send)  # type: ignore[operator]
+
+
 async def _too_large(send: Send) -> None:
-    body = b"Request body too large."
+    await _plain(send, 413, b"Request body too large.")
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),

@@ -23,7 +23,9 @@ ABSOLUTE_SECONDS = 8 * 3600
 IDLE_SECONDS = 2 * 3600
 # A cookie is re-signed with a fresh "seen" time at most this often.
 REFRESH_SECONDS = 300
-MAX_COOKIE_CHARS = 3000
+MAX_COOKIE_CHARS = 3800
+FLASH_CHARS = 160
+FLASH_COUNT = 3
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,11 @@ class Session:
         return replace(self, seen=now)
 
     def with_flash(self, message: str) -> Session:
-        return replace(self, flash=[*self.flash[-4:], message])
+        """Add a message; messages are cut short and few, so the cookie stays small (names
+        in them come from users, and a cookie over ``MAX_COOKIE_CHARS`` is refused)."""
+        if len(message) > FLASH_CHARS:
+            message = message[: FLASH_CHARS - 1] + "\u2026"
+        return replace(self, flash=[*self.flash[-(FLASH_COUNT - 1) :], message])
 
     def without_flash(self) -> Session:
         return replace(self, flash=[])

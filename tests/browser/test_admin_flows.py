@@ -60,6 +60,7 @@ def test_create_a_client_and_use_its_secret_then_disable_it(page: Any, site: Sit
     # And the copy button puts the secret on the clipboard
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.get_by_role("button", name="Copy secret").click()
+    page.get_by_role("status").filter(has_text="Copied.").wait_for()
     assert page.evaluate("() => navigator.clipboard.readText()") == secret
     # Then its secret gets a token that works
     token = site.server.token(client_id, secret)

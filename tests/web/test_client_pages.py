@@ -109,6 +109,8 @@ def test_invalid_new_client_keeps_the_input_and_creates_nothing(
             "Name must not exceed 75 characters.",
         ),
         ({"name": "Sync", "service_account": ""}, "Choose a service account."),
+        ({"name": "Sync", "service_account": "\u00b2"}, "Choose a service account."),
+        ({"name": "Sync", "service_account": "9" * 20}, "Choose a service account."),
         (
             {"name": "Sync", "service_account": str(admin_id)},
             "The user is not valid. The status is ADMIN",
@@ -272,9 +274,9 @@ def test_list_can_show_one_tenants_clients(admin: TestClient, runtime: Runtime) 
     make_api_client(runtime, name="System sync")
     make_api_client(runtime, tenant_id=tenant, name="Acme HR")
     # when the list is narrowed to the tenant, then to the system
-    acme = admin.get("/admin/clients?tenant=acme").text
-    system = admin.get("/admin/clients?tenant=system").text
-    unknown = admin.get("/admin/clients?tenant=nope").text
+    acme = admin.get(f"/admin/clients?tenant_id={tenant}").text
+    system = admin.get("/admin/clients?tenant_id=0").text
+    unknown = admin.get("/admin/clients?tenant_id=%C2%B2").text
     # then each shows only its clients, and an unknown tenant shows all
     assert "Acme HR" in acme and "System sync" not in acme
     assert "System sync" in system and "Acme HR" not in system
@@ -282,13 +284,19 @@ def test_list_can_show_one_tenants_clients(admin: TestClient, runtime: Runtime) 
     assert 'href="/admin/clients/new?tenant=acme"' in acme
 
 
+def test_a_tenant_idnumber_is_encoded_in_links(admin: TestClient, runtime: Runtime) -> None:
+    tenant = make_tenant(runtime, "a&b=c#d")
+    page = admin.get(f"/admin/clients?tenant_id={tenant}").text
+    assert 'href="/admin/clients/new?tenant=a%26b%3Dc%23d"' in page
+
+
 def test_totaras_client_addresses_lead_here(anonymous: TestClient, runtime: Runtime) -> None:
-    tenant = make_tenant(runtime, "acme co")
     cases = {
         "/totara/api/client/": "/admin/clients",
-        f"/totara/api/client/?tenant_id={tenant}": "/admin/clients?tenant=acme%20co",
-        "/totara/api/client/index.php?tenant_id=99999": "/admin/clients",
+        "/totara/api/client/?tenant_id=7": "/admin/clients?tenant_id=7",
+        "/totara/api/client/index.php?tenant_id=99999999999": "/admin/clients",
         "/totara/api/client/?tenant_id=-1%3Cx": "/admin/clients",
+        "/totara/api/client/?tenant_id=%C2%B2": "/admin/clients",
     }
     for address, target in cases.items():
         response = anonymous.get(address, follow_redirects=False)

@@ -89,3 +89,26 @@ def test_an_unexpected_fault_shows_a_plain_page_without_internals(
     assert response.status_code == 500
     assert "Something went wrong" in response.text
     assert "secret" not in response.text
+
+
+def test_nul_characters_are_refused_in_addresses_and_dropped_from_forms(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    # Given addresses and a form holding NUL characters (PostgreSQL can not store them)
+    for path in ("/admin/clients/%00", "/admin/users?q=%00", "/admin/clients/new?account_q=a%00"):
+        # Then the addresses are refused plainly
+        assert admin.get(path).status_code == 400, path
+    # And a form's NUL characters are dropped
+    token = csrf_token(admin, "/admin/tenants/new")
+    response = admin.post(
+        "/admin/tenants/new",
+        data={"csrf_token": token, "name": "Ac\x00me", "idnumber": "ac\x00me"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "Acme" in admin.get("/admin/tenants").text
+
+
+def test_sign_in_with_a_nul_character_is_simply_refused(anonymous: TestClient) -> None:
+    response = anonymous.post("/login", data={"username": "ad\x00min", "password": "x"})
+    assert response.status_code == 401

@@ -193,3 +193,17 @@ def test_sign_in_posted_from_another_site_is_refused(anonymous: TestClient, admi
     )
     assert response.status_code == 403
     assert COOKIE_NAME not in response.headers.get("set-cookie", "")
+
+
+def test_long_flash_messages_never_make_the_cookie_unreadable(app: ExtapiApp) -> None:
+    # Given a session that collects many messages naming very long (non-ASCII) names
+    codec = app.pages.state.web.codec
+    now = int(time.time())
+    session = codec.start(1, "hash", now)
+    for _ in range(6):
+        session = session.with_flash("Suspended " + "\U0001f600" * 300)
+    # When it is written and read back
+    cookie = codec.encode(session)
+    # Then it still fits a browser's cookie and is accepted
+    assert len(cookie) < 4000
+    assert codec.decode(cookie, now) is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -31,6 +30,7 @@ from extapi.web.state import web_state
 from extapi.web.templating import render
 from extapi.web.views import client_actions
 from extapi.web.views.client_actions import client_not_found
+from extapi.web.views.people_support import positive_int
 
 __all__ = ["ROUTES"]
 
@@ -40,26 +40,28 @@ class Listing:
     clients: list[dict[str, Any]]
     site: Any
     tenants: list[dict[str, Any]] = field(default_factory=list)
-    tenant_key: str = ""
+    # "" every client, "0" the system's, else a tenant's id (Totara's ?tenant_id=)
+    tenant_filter: str = ""
+    tenant: dict[str, Any] | None = None
 
 
-def _listing(conn: Connection, tenant_key: str) -> Listing:
-    """All clients, ``system`` ones, or one tenant's by idnumber (Totara's tenant view)."""
+def _listing(conn: Connection, raw_filter: str) -> Listing:
     tenants = list_tenants(conn)
+    tenant = None
     tenant_id: int | None = service.EVERY_TENANT
-    if tenant_key == "system":
+    if raw_filter == "0":
         tenant_id = None
-    elif tenant_key:
-        tenant_id = tenant_choice(tenants, tenant_key)
-        if tenant_id is None:
-            tenant_key, tenant_id = "", service.EVERY_TENANT
+    else:
+        wanted = positive_int(raw_filter)
+        tenant = next((t for t in tenants if t["id"] == wanted), None)
+        raw_filter, tenant_id = (str(wanted), wanted) if tenant else ("", service.EVERY_TENANT)
     clients = service.list_clients(conn, tenant_id)
-    return Listing(clients, load_site_settings(conn), tenants, tenant_key)
+    return Listing(clients, load_site_settings(conn), tenants, raw_filter, tenant)
 
 
 async def client_list(request: Request, _viewer: Viewer) -> Response:
-    tenant_key = request.query_params.get("tenant", "")[:100]
-    listing = await web_state(request).read(_listing, tenant_key)
+    raw_filter = request.query_params.get("tenant_id", "")[:12]
+    listing = await web_state(request).read(_listing, raw_filter)
     return render(
         request, "clients/list.html", section="clients", title="API clients", listing=listing
     )
@@ -254,17 +256,10 @@ async def client_edit(request: Request, _viewer: Viewer) -> Response:
     return _render_form(request, "clients/edit.html", context, form, 400)
 
 
-def _tenant_idnumber(conn: Connection, tenant_id: int) -> str | None:
-    return next((str(t["idnumber"]) for t in list_tenants(conn) if t["id"] == tenant_id), None)
-
-
 async def totara_client_address(request: Request) -> Response:
-    """Totara's address of the client list, ``?tenant_id=N`` for a tenant's clients."""
-    raw = request.query_params.get("tenant_id", "")
-    idnumber = None
-    if raw.isdigit() and len(raw) < 10:
-        idnumber = await web_state(request).read(_tenant_idnumber, int(raw))
-    target = f"/admin/clients?tenant={quote(idnumber, safe='')}" if idnumber else "/admin/clients"
+    """Totara's address of the client list; ``?tenant_id=N`` selects a tenant's clients."""
+    wanted = positive_int(request.query_params.get("tenant_id"))
+    target = f"/admin/clients?tenant_id={wanted}" if wanted else "/admin/clients"
     return RedirectResponse(target, status_code=301)
 
 
