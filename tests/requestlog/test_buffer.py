@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,24 @@ def test_a_disabled_log_records_nothing(runtime):
     log = RequestLog(runtime.engine, retention_hours=24, enabled=False)
     _record(log, client.id, NOW)
     assert log.pending() == 0
+
+
+def test_two_workers_flushing_at_once_do_not_deadlock(runtime, caplog):
+    # given two workers' logs holding the same two clients in opposite orders
+    first, second = make_api_client(runtime, name="A"), make_api_client(runtime, name="B")
+    workers = [RequestLog(runtime.engine, retention_hours=24) for _ in range(2)]
+    caplog.set_level(logging.WARNING, logger="extapi.requestlog")
+    for round_ in range(40):
+        _record(workers[0], first.id, NOW + round_)
+        _record(workers[0], second.id, NOW + round_)
+        _record(workers[1], second.id, NOW + round_)
+        _record(workers[1], first.id, NOW + round_)
+        # when both flush at the same moment
+        threads = [threading.Thread(target=w.flush, args=(NOW + round_,)) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    # then every row was written at the first try, with no warning
+    assert len(stored_rows(runtime)) == 160
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
