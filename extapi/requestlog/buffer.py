@@ -12,6 +12,7 @@ import time
 from collections import deque
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from extapi.config import Config
 from extapi.db.engine import make_engine
@@ -78,8 +79,10 @@ class RequestLog:
 
     def flush(self, now: float | None = None) -> int:
         """Write the buffered rows in one transaction, and prune old rows when due (at most
-        once a minute). Returns the rows written. On a database error the rows go back to
-        the buffer, within its bound, and a warning is logged."""
+        once a minute). Returns the rows written. When the database can not be reached the
+        rows go back to the buffer, within its bound, and a warning is logged; when it
+        refuses the rows themselves they are dropped (and counted), so one bad row can not
+        stop the log."""
         now = time.time() if now is None else now
         with self._flushing:
             with self._lock:
@@ -90,9 +93,14 @@ class RequestLog:
             cutoff = int(now) - self.retention_seconds if prune_due else None
             try:
                 written = self._write(rows, cutoff)
-            except Exception as exc:  # the database, or anything else: keep the rows
+            except (OperationalError, InterfaceError) as exc:  # the database is away: wait
                 self._requeue(rows)
                 self._warn(exc, now)
+                return 0
+            except Exception:  # the batch itself is bad: retrying would block the log
+                with self._lock:
+                    self.dropped += len(rows)
+                log.exception("request log: dropped %d rows that could not be stored", len(rows))
                 return 0
             if prune_due:
                 self._pruned_at = now

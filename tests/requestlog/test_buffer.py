@@ -191,3 +191,18 @@ def test_two_workers_flushing_at_once_do_not_deadlock(runtime, caplog):
     # then every row was written at the first try, with no warning
     assert len(stored_rows(runtime)) == 160
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_batch_the_database_refuses_is_dropped_and_the_log_goes_on(runtime, log):
+    # given a row the database refuses (a status beyond its column), then a good row
+    client = make_api_client(runtime)
+    log.record(client.id, "bad", 7, 2**40, "success", 1.0, NOW)
+    log.flush(NOW)
+    _record(log, client.id, NOW + 1, "good")
+    # when the log is flushed again
+    log.flush(NOW + 1)
+    # then the good row is stored and nothing waits: the refused batch was dropped and
+    # counted (or, on a database that does not check, stored)
+    assert "good" in [r["operations"] for r in stored_rows(runtime)]
+    assert log.pending() == 0
+    assert log.dropped + len(stored_rows(runtime)) == 2
