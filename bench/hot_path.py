@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from bench.run import reset_postgres
+from bench.run import backend_name, bench_runtime
 from extapi.access.roles import assign_role
 from extapi.auth import clients
 from extapi.auth.tokens import issue_token
-from extapi.config import Config
 from extapi.people.users import NewUser, create_user
-from extapi.runtime import Runtime, open_runtime
+from extapi.runtime import Runtime
 from extapi.settings.site import load_site_settings
 
 
@@ -81,16 +78,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--iterations", type=int, default=20000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'hot.db'}"
-        if args.database_url:
-            reset_postgres(url)  # a clean database: the setup creates fixed usernames
-        runtime = open_runtime(Config(database_url=url, secret_key="bench"))
-        try:
-            results = _measure(runtime, _setup(runtime), args.iterations)
-        finally:
-            runtime.close()
-    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    with bench_runtime(args.database_url, "hot") as runtime:
+        results = _measure(runtime, _setup(runtime), args.iterations)
+        backend = backend_name(runtime)
     print(f"| check ({backend}) | µs per request |\n|---|---:|")
     for label, micros in results:
         print(f"| {label} | {micros:.1f} |")

@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from bench.run import host_facts, report_title, reset_postgres, scratch_dir
+from bench.run import backend_name, bench_runtime, host_facts, report_title
 from extapi.app import ExtapiApp
 from extapi.auth import clients
-from extapi.config import Config
 from extapi.people.users import NewUser, create_user, make_site_admin
 from extapi.requestlog.buffer import SUCCESS
-from extapi.runtime import Runtime, open_runtime
+from extapi.runtime import Runtime
 from extapi.settings.site import load_site_settings
 
 PASSWORD = "Bench-admin-1"
@@ -73,28 +71,24 @@ def _time(http: TestClient, path: str, iterations: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
-def report(url: str, iterations: int, log_rows: int) -> str:
-    runtime = open_runtime(Config(database_url=url, secret_key="bench"))
-    try:
-        client_id = _seed(runtime, log_rows)
-        with TestClient(ExtapiApp(runtime), base_url="http://bench") as http:
-            start = time.perf_counter()
-            http.post("/login", data={"username": "admin", "password": PASSWORD})
-            sign_in_ms = (time.perf_counter() - start) * 1000
-            paths = {
-                "client list (50 clients)": "/admin/clients",
-                f"client page ({log_rows:,} log rows in the hour)": f"/admin/clients/{client_id}",
-                "settings": "/admin/settings",
-                "users, first page of 2,001": "/admin/users",
-                "users, search": "/admin/users?q=u19",
-                "API documentation": "/totara/api/documentation/",
-                "API documentation, search": "/totara/api/documentation/?q=tenant",
-                "schema SDL": "/totara/api/documentation/schema.php",
-            }
-            rows = [(name, *_time(http, path, iterations)) for name, path in paths.items()]
-    finally:
-        runtime.close()
-    lines = [f"### Admin pages, {report_title(url.split(':')[0])}", ""]
+def report(runtime: Runtime, iterations: int, log_rows: int) -> str:
+    client_id = _seed(runtime, log_rows)
+    with TestClient(ExtapiApp(runtime), base_url="http://bench") as http:
+        start = time.perf_counter()
+        http.post("/login", data={"username": "admin", "password": PASSWORD})
+        sign_in_ms = (time.perf_counter() - start) * 1000
+        paths = {
+            "client list (50 clients)": "/admin/clients",
+            f"client page ({log_rows:,} log rows in the hour)": f"/admin/clients/{client_id}",
+            "settings": "/admin/settings",
+            "users, first page of 2,001": "/admin/users",
+            "users, search": "/admin/users?q=u19",
+            "API documentation": "/totara/api/documentation/",
+            "API documentation, search": "/totara/api/documentation/?q=tenant",
+            "schema SDL": "/totara/api/documentation/schema.php",
+        }
+        rows = [(name, *_time(http, path, iterations)) for name, path in paths.items()]
+    lines = [f"### Admin pages, {report_title(backend_name(runtime))}", ""]
     lines += [f"- {k}: {v}" for k, v in host_facts()]
     lines += ["", f"Sign-in (Argon2id check included): {sign_in_ms:.0f} ms", ""]
     lines += ["| page | median ms | p95 ms |", "|---|---:|---:|"]
@@ -108,11 +102,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--log-rows", type=int, default=60_000)
     args = parser.parse_args()
-    with scratch_dir("extapi-bench-pages-") as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'pages.db'}"
-        if args.database_url:
-            reset_postgres(args.database_url)
-        print(report(url, args.iterations, args.log_rows))
+    with bench_runtime(args.database_url, "pages") as runtime:
+        print(report(runtime, args.iterations, args.log_rows))
 
 
 if __name__ == "__main__":

@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from bench.hot_path import _setup
-from bench.run import reset_postgres
+from bench.run import backend_name, bench_runtime
 from extapi.auth import clients
-from extapi.config import Config
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
 from extapi.requestlog.buffer import RequestLog
-from extapi.runtime import Runtime, open_runtime
+from extapi.runtime import Runtime
 from extapi.settings.site import MAX_INT, set_setting
 
 BODY = b'{"query": "query { totara_webapi_status { status } }", "variables": "{}"}'
@@ -108,24 +105,15 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--iterations", type=int, default=5000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'log.db'}"
-        if args.database_url:
-            reset_postgres(url)
-        runtime = open_runtime(Config(database_url=url, secret_key="bench"))
-        try:
-            token = _setup(runtime)
-            client_id = _unlimited(runtime)
-            on, off = _handle_costs(runtime, token, args.iterations)
-            log = runtime.request_log
-            record = _round(
-                lambda: log.record(client_id, "Status", 7, 200, "success", 1.0, 0), 9000
-            )
-            log.flush()
-            rates = [(n, _flush_rate(runtime, client_id, n)) for n in (1_000, 10_000)]
-        finally:
-            runtime.close()
-    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    with bench_runtime(args.database_url, "log") as runtime:
+        token = _setup(runtime)
+        client_id = _unlimited(runtime)
+        on, off = _handle_costs(runtime, token, args.iterations)
+        log = runtime.request_log
+        record = _round(lambda: log.record(client_id, "Status", 7, 200, "success", 1.0, 0), 9000)
+        log.flush()
+        rates = [(n, _flush_rate(runtime, client_id, n)) for n in (1_000, 10_000)]
+        backend = backend_name(runtime)
     print(f"| request log ({backend}) | figure |\n|---|---:|")
     print(f"| handle(), status query, log on (flushed every second meanwhile) | {on:.1f} µs |")
     print(f"| handle(), status query, log off | {off:.1f} µs |")

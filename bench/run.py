@@ -51,6 +51,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from extapi.config import Config
+from extapi.runtime import Runtime, open_runtime
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TOKEN_PATH = "/totara/oauth2/token.php"
@@ -534,6 +537,25 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def bench_runtime(database_url: str | None, name: str) -> Iterator[Runtime]:
+    """A runtime on a fresh database: ``database_url`` (a PostgreSQL database, dropped and
+    created again) or a SQLite file in a scratch folder; closed afterwards."""
+    with scratch_dir(f"extapi-bench-{name}-") as tmp:
+        url = database_url or f"sqlite:///{tmp / (name + '.db')}"
+        if database_url:
+            reset_postgres(database_url)
+        runtime = open_runtime(Config(database_url=url, secret_key="bench"))
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def backend_name(runtime: Runtime) -> str:
+    return "PostgreSQL" if runtime.engine.dialect.name == "postgresql" else "SQLite"
 
 
 def report_title(backend: str) -> str:

@@ -86,6 +86,17 @@ class HourUsage:
     errors: int
     rate_limited: int
 
+    @classmethod
+    def of(cls, buckets: list[MinuteUsage]) -> HourUsage:
+        """The hour made of ``buckets``, with its totals."""
+        return cls(
+            buckets,
+            points=sum(b.points for b in buckets),
+            requests=sum(b.requests for b in buckets),
+            errors=sum(b.errors for b in buckets),
+            rate_limited=sum(b.rate_limited for b in buckets),
+        )
+
     @property
     def peak(self) -> MinuteUsage:
         """The minute with the most points (the latest of equals)."""
@@ -116,13 +127,7 @@ def usage_last_hour(conn: Connection, client_db_id: int, now: float) -> HourUsag
         buckets.append(
             MinuteUsage(minute * 60, int(points), int(requests), int(errors), int(limited))
         )
-    return HourUsage(
-        buckets,
-        points=sum(b.points for b in buckets),
-        requests=sum(b.requests for b in buckets),
-        errors=sum(b.errors for b in buckets),
-        rate_limited=sum(b.rate_limited for b in buckets),
-    )
+    return HourUsage.of(buckets)
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,7 @@ def _hour(points: dict[int, int]) -> list[MinuteUsage]:
 
 
 def _usage(buckets: list[MinuteUsage]) -> HourUsage:
-    return HourUsage(
-        buckets,
-        points=sum(b.points for b in buckets),
-        requests=sum(b.requests for b in buckets),
-        errors=sum(b.errors for b in buckets),
-        rate_limited=sum(b.rate_limited for b in buckets),
-    )
+    return HourUsage.of(buckets)
 
 
 def _parse(svg: str) -> ET.Element:
