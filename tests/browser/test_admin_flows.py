@@ -3,6 +3,7 @@ secret, disable it and see its token rejected, change a setting."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -91,9 +92,14 @@ def test_client_page_shows_usage_after_requests(page: Any, site: Site) -> None:
     token = site.server.token(client_id, secret)
     answers = [_graphql(site, token) for _ in range(10)]
     assert any(a.get("errors") for a in answers)
-    page.wait_for_timeout(1500)  # each worker writes its request log about once a second
-    # Then its page charts the points against the budget and counts the refusals
-    page.goto(f"/admin/clients/{client_id}")
+    # Then its page charts the points against the budget and counts the refusals (each
+    # worker writes its request log about once a second, so the page may need a reload)
+    deadline = time.monotonic() + 15
+    while True:
+        page.goto(f"/admin/clients/{client_id}")
+        if page.get_by_text("Rate limited").count() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(300)
     assert page.locator(".chart svg").count() == 1
     assert page.get_by_text("Rate limited").first.is_visible()
     screenshot(page, "05-client-usage")
