@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from bench.people import (
     BATCH_SIZE,
@@ -46,12 +45,13 @@ from bench.people import (
     TOTARA_MAX_QUERY_COMPLEXITY,
     Memory,
     Result,
-    check_no_errors,
     cmdline,
+    create_in_batches,
+    extract_all,
     fmt_mb,
     graphql_client,
+    largest_page,
     measured,
-    post_json,
     prefill,
     result,
     schema_revision,
@@ -65,8 +65,8 @@ from bench.run import (
     fetch_token,
     host_facts,
     log,
+    prepare_database,
     report_title,
-    reset_postgres,
     scratch_dir,
     seed,
     server,
@@ -86,12 +86,6 @@ EXTRACT_QUERY = (
     "{limit: %d, cursor: $cursor}}) { items { " + " ".join(EXTRACT_FIELDS) + " } "
     "total next_cursor } }"
 )
-
-
-def largest_page() -> int:
-    """The largest page of ``EXTRACT_FIELDS`` whose cost stays within the budget."""
-    per_record = FIELD_COST_PER_RECORD * len(EXTRACT_FIELDS)
-    return (TOTARA_MAX_QUERY_COMPLEXITY - QUERY_FIELD_COST) // per_record
 
 
 @dataclass(frozen=True)
@@ -133,14 +127,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 
 # --- database -------------------------------------------------------------------------------
-def prepare_database(options: Options, tmp: Path) -> tuple[str, str]:
-    if options.database_url is None:
-        import sqlite3
-
-        return f"sqlite:///{tmp / 'jobs.db'}", f"SQLite {sqlite3.sqlite_version} (file, temp dir)"
-    return options.database_url, reset_postgres(options.database_url)
-
-
 def add_hierarchy(url: str) -> None:
     """One position and one organisation, each in a framework of its own."""
     from sqlalchemy import insert, update
@@ -235,49 +221,21 @@ def create_input(number: int, usernames: list[str]) -> dict[str, Any]:
 
 def create_jobs(client: httpx.Client, usernames: list[str]) -> int:
     """One job assignment per user, managers first; return the number of HTTP requests."""
-    requests = 0
-    for start in range(0, len(usernames), BATCH_SIZE):
-        numbers = range(start, min(len(usernames), start + BATCH_SIZE))
-        batch = [
-            {"query": CREATE_MUTATION, "variables": {"input": create_input(n, usernames)}}
-            for n in numbers
-        ]
-        answers = post_json(client, batch)
-        requests += 1
-        if not isinstance(answers, list) or len(answers) != len(batch):
-            raise BenchError(f"batch answer of the wrong shape: {orjson.dumps(answers)[:2000]!r}")
-        for number, answer in zip(numbers, answers, strict=True):
-            check_no_errors(answer, f"creating JA{number}")
-            created = answer["data"]["totara_job_create_job_assignment"]["job_assignment"]
-            if not created["id"]:
-                raise BenchError(f"creating JA{number} returned no id: {answer}")
-    return requests
+    inputs = [(f"JA{n}", create_input(n, usernames)) for n in range(len(usernames))]
+    path = "totara_job_create_job_assignment.job_assignment"
+    return create_in_batches(client, CREATE_MUTATION, inputs, path)
 
 
 def extract_jobs(client: httpx.Client, limit: int, expected: int) -> tuple[int, int, int]:
     """Page through every job assignment; return (items, pages, sum of staffcount)."""
-    query = EXTRACT_QUERY % limit
-    cursor: str | None = None
-    seen: set[int] = set()
-    items = pages = staff = 0
-    while True:
-        answer = post_json(client, {"query": query, "variables": {"cursor": cursor}})
-        check_no_errors(answer, f"extract page {pages + 1}")
-        page = answer["data"]["totara_job_job_assignments"]
-        pages += 1
-        if page["total"] != expected:
-            raise BenchError(f"page {pages}: total {page['total']}, expected {expected}")
-        if len(page["items"]) > limit:
-            raise BenchError(f"page {pages} holds {len(page['items'])} items, limit {limit}")
-        for item in page["items"]:
-            seen.add(int(item["id"]))
-            staff += int(item["staffcount"])
-        items += len(page["items"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    if items != expected or len(seen) != expected:
-        raise BenchError(f"extract returned {items} items ({len(seen)} distinct), not {expected}")
+    staff = 0
+
+    def count_staff(item: dict[str, Any]) -> None:
+        nonlocal staff
+        staff += int(item["staffcount"])
+
+    field = "totara_job_job_assignments"
+    items, pages = extract_all(client, EXTRACT_QUERY, field, limit, expected, count_staff)
     return items, pages, staff
 
 
@@ -295,7 +253,7 @@ def run_scenarios(options: Options, url: str, backend: str, tmp: Path) -> Report
         raise BenchError(f"{len(usernames)} bulk users in the database, not {options.count}")
     setup_s = time.perf_counter() - started
     log(f"  done in {setup_s:.1f} s")
-    limit = largest_page()
+    limit = largest_page(EXTRACT_FIELDS)
     with server(extapi_command(1), env, tmp / "extapi.log") as base:
         pid = serving_pid(int(base.rsplit(":", 1)[1]))
         command = cmdline(pid)
@@ -401,7 +359,7 @@ def render(report: Report, title: str) -> str:
 # --- main -----------------------------------------------------------------------------------
 def bench(options: Options) -> str:
     with scratch_dir("extapi-jobs-") as tmp:
-        url, backend = prepare_database(options, tmp)
+        url, backend = prepare_database(options.database_url, tmp, "jobs")
         report = run_scenarios(options, url, backend, tmp)
         return render(report, report_title(backend))
 

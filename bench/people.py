@@ -34,7 +34,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +51,8 @@ from bench.run import (
     fetch_token,
     host_facts,
     log,
+    prepare_database,
     report_title,
-    reset_postgres,
     scratch_dir,
     seed,
     server,
@@ -81,9 +81,9 @@ EXTRACT_QUERY = (
 )
 
 
-def largest_page() -> int:
-    """The largest page of ``EXTRACT_FIELDS`` whose cost stays within the budget."""
-    per_record = FIELD_COST_PER_RECORD * len(EXTRACT_FIELDS)
+def largest_page(fields: tuple[str, ...] = EXTRACT_FIELDS) -> int:
+    """The largest page of ``fields`` whose cost stays within the budget."""
+    per_record = FIELD_COST_PER_RECORD * len(fields)
     return (TOTARA_MAX_QUERY_COMPLEXITY - QUERY_FIELD_COST) // per_record
 
 
@@ -266,14 +266,6 @@ def serving_pid(port: int) -> int:
 
 
 # --- database -------------------------------------------------------------------------------
-def prepare_database(options: Options, tmp: Path) -> tuple[str, str]:
-    if options.database_url is None:
-        import sqlite3
-
-        return f"sqlite:///{tmp / 'people.db'}", f"SQLite {sqlite3.sqlite_version} (file, temp dir)"
-    return options.database_url, reset_postgres(options.database_url)
-
-
 def prefill(url: str, count: int) -> float:
     """Insert ``count`` users straight into the table; return the seconds it took."""
     from sqlalchemy import func, insert, select, text
@@ -430,36 +422,52 @@ def create_input(prefix: str, number: int, password: bool) -> dict[str, Any]:
     return data
 
 
-def create_users(client: httpx.Client, prefix: str, count: int, password: bool) -> int:
-    """Create ``count`` users in batches; return the number of HTTP requests."""
+def create_in_batches(
+    client: httpx.Client, mutation: str, inputs: list[tuple[str, dict[str, Any]]], path: str
+) -> int:
+    """Run ``mutation`` once per (label, input) in batched requests, checking that each
+    answer has an id at ``path`` ("field.entity"); return the number of HTTP requests."""
+    field, entity = path.split(".")
     requests = 0
-    for start in range(0, count, BATCH_SIZE):
-        numbers = range(start + 1, min(count, start + BATCH_SIZE) + 1)
-        batch = [
-            {"query": CREATE_MUTATION, "variables": {"input": create_input(prefix, n, password)}}
-            for n in numbers
-        ]
+    for start in range(0, len(inputs), BATCH_SIZE):
+        chunk = inputs[start : start + BATCH_SIZE]
+        batch = [{"query": mutation, "variables": {"input": value}} for _label, value in chunk]
         answers = post_json(client, batch)
         requests += 1
         if not isinstance(answers, list) or len(answers) != len(batch):
             raise BenchError(f"batch answer of the wrong shape: {orjson.dumps(answers)[:2000]!r}")
-        for number, answer in zip(numbers, answers, strict=True):
-            check_no_errors(answer, f"creating {prefix}{number}")
-            if not answer["data"]["core_user_create_user"]["user"]["id"]:
-                raise BenchError(f"creating {prefix}{number} returned no id: {answer}")
+        for (label, _value), answer in zip(chunk, answers, strict=True):
+            check_no_errors(answer, f"creating {label}")
+            if not answer["data"][field][entity]["id"]:
+                raise BenchError(f"creating {label} returned no id: {answer}")
     return requests
 
 
-def extract_users(client: httpx.Client, limit: int, expected: int) -> tuple[int, int]:
-    """Page through every listable user; return (items, pages)."""
-    query = EXTRACT_QUERY % limit
+def create_users(client: httpx.Client, prefix: str, count: int, password: bool) -> int:
+    """Create ``count`` users in batches; return the number of HTTP requests."""
+    inputs = [(f"{prefix}{n}", create_input(prefix, n, password)) for n in range(1, count + 1)]
+    return create_in_batches(client, CREATE_MUTATION, inputs, "core_user_create_user.user")
+
+
+def extract_all(
+    client: httpx.Client,
+    query: str,
+    field: str,
+    limit: int,
+    expected: int,
+    each: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[int, int]:
+    """Page through ``field`` with ``query`` (pages of ``limit``, the cursor a variable),
+    checking totals, page sizes and that ``expected`` distinct items come back; ``each``
+    sees every item. Returns (items, pages)."""
+    query = query % limit
     cursor: str | None = None
     seen: set[int] = set()
     items = pages = 0
     while True:
         answer = post_json(client, {"query": query, "variables": {"cursor": cursor}})
         check_no_errors(answer, f"extract page {pages + 1}")
-        page = answer["data"]["core_user_users"]
+        page = answer["data"][field]
         pages += 1
         if page["total"] != expected:
             raise BenchError(f"page {pages}: total {page['total']}, expected {expected}")
@@ -467,6 +475,8 @@ def extract_users(client: httpx.Client, limit: int, expected: int) -> tuple[int,
             raise BenchError(f"page {pages} holds {len(page['items'])} items, limit {limit}")
         for item in page["items"]:
             seen.add(int(item["id"]))
+            if each is not None:
+                each(item)
         items += len(page["items"])
         cursor = page["next_cursor"]
         if not cursor:
@@ -474,6 +484,11 @@ def extract_users(client: httpx.Client, limit: int, expected: int) -> tuple[int,
     if items != expected or len(seen) != expected:
         raise BenchError(f"extract returned {items} items ({len(seen)} distinct), not {expected}")
     return items, pages
+
+
+def extract_users(client: httpx.Client, limit: int, expected: int) -> tuple[int, int]:
+    """Page through every listable user; return (items, pages)."""
+    return extract_all(client, EXTRACT_QUERY, "core_user_users", limit, expected)
 
 
 # --- scenarios ------------------------------------------------------------------------------
@@ -672,7 +687,7 @@ def render(report: Report, title: str) -> str:
 # --- main -----------------------------------------------------------------------------------
 def bench(options: Options) -> str:
     with scratch_dir("extapi-people-") as tmp:
-        url, backend = prepare_database(options, tmp)
+        url, backend = prepare_database(options.database_url, tmp, "people")
         report = run_scenarios(options, url, backend, tmp)
         return render(report, report_title(backend))
 

@@ -72,7 +72,8 @@ def _handle_costs(runtime: Runtime, token: str, iterations: int) -> tuple[float,
     stop = threading.Event()
     flusher = threading.Thread(target=_flush_every_second, args=(log, stop))
     flusher.start()
-    on, off = [], []
+    on: list[float] = []
+    off: list[float] = []
     try:
         for _ in range(7):
             for enabled, samples in ((True, on), (False, off)):

@@ -230,13 +230,17 @@ def reset_postgres(url: str) -> str:
     return f"PostgreSQL {version[0] if version else '?'}"
 
 
-def prepare_database(options: Options, tmp: Path) -> tuple[str, str]:
-    """The database URL to use and a description of the backend."""
-    if options.database_url is None:
+def prepare_database(database_url: str | None, tmp: Path, name: str) -> tuple[str, str]:
+    """The database URL to use (PostgreSQL, dropped and created again, or a SQLite file
+    ``name``.db in ``tmp``) and a description of the backend."""
+    if database_url is None:
         import sqlite3
 
-        return f"sqlite:///{tmp / 'bench.db'}", f"SQLite {sqlite3.sqlite_version} (file, temp dir)"
-    return options.database_url, reset_postgres(options.database_url)
+        return (
+            f"sqlite:///{tmp / (name + '.db')}",
+            f"SQLite {sqlite3.sqlite_version} (file, temp dir)",
+        )
+    return database_url, reset_postgres(database_url)
 
 
 def run_cli(env: Mapping[str, str], *args: str) -> str:
@@ -565,7 +569,7 @@ def report_title(backend: str) -> str:
 def bench(options: Options) -> str:
     wrk = ensure_wrk()
     with scratch_dir("extapi-bench-") as tmp:
-        url, backend = prepare_database(options, tmp)
+        url, backend = prepare_database(options.database_url, tmp, "bench")
         env = {**os.environ, "EXTAPI_DATABASE_URL": url}
         if options.redis_url:
             env["EXTAPI_REDIS_URL"] = options.redis_url
