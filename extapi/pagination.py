@@ -39,6 +39,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Select,
     SmallInteger,
     UnaryExpression,
     and_,
@@ -58,6 +59,7 @@ __all__ = [
     "order_by",
     "fetch_limit",
     "finish_page",
+    "paged",
 ]
 
 DEFAULT_LIMIT = 20
@@ -192,6 +194,19 @@ def order_by(
 def fetch_limit(request: PageRequest) -> int | None:
     """How many rows to fetch: one more than the page, to learn whether a next page exists."""
     return None if request.limit is None else request.limit + 1
+
+
+def paged(
+    query: Select[Any], columns: Mapping[str, ColumnElement[Any]], request: PageRequest
+) -> Select[Any]:
+    """``query`` narrowed to the request's page: after the cursor, in the key's order, and
+    one row more than the page (see ``finish_page``)."""
+    query = query.order_by(*order_by(columns, request))
+    after = keyset_condition(columns, request)
+    if after is not None:
+        query = query.where(after)
+    limit = fetch_limit(request)
+    return query if limit is None else query.limit(limit)
 
 
 def finish_page(

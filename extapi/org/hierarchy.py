@@ -31,11 +31,9 @@ from extapi.db.tables import hierarchy_frameworks, hierarchy_items, hierarchy_ty
 from extapi.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from extapi.pagination import (
     Page,
-    fetch_limit,
     finish_page,
-    keyset_condition,
-    order_by,
     page_request,
+    paged,
 )
 from extapi.people.user_changes import Actor
 
@@ -254,14 +252,8 @@ def list_items(conn: Connection, actor: Actor, kind: Kind, query: Mapping[str, A
     request = page_request(query.get("pagination"), [column], descending)
     where = _filters(actor, kind, query.get("filters"))
     total = conn.execute(select(func.count()).select_from(hierarchy_items).where(*where))
-    page_query = select(hierarchy_items).where(*where)
-    after = keyset_condition(_SORT_COLUMNS, request)
-    if after is not None:
-        page_query = page_query.where(after)
-    limit = fetch_limit(request)
-    if limit is not None:
-        page_query = page_query.limit(limit)
-    rows = conn.execute(page_query.order_by(*order_by(_SORT_COLUMNS, request))).mappings()
+    page_query = paged(select(hierarchy_items).where(*where), _SORT_COLUMNS, request)
+    rows = conn.execute(page_query).mappings()
     items, next_cursor = finish_page([dict(r) for r in rows], request)
     return Page(items, int(total.scalar_one()), next_cursor)
 

@@ -30,11 +30,9 @@ from extapi.db.tables import hierarchy_items, job_assignments, users
 from extapi.errors import NotFoundError, PermissionDenied, ValidationError
 from extapi.pagination import (
     Page,
-    fetch_limit,
     finish_page,
-    keyset_condition,
-    order_by,
     page_request,
+    paged,
 )
 from extapi.people.scope import LIST, REFERENCE, reachable_users
 from extapi.people.user_changes import Actor, find_user
@@ -141,14 +139,7 @@ def list_job_assignments(conn: Connection, actor: Actor, query: Mapping[str, Any
     joined = ja.join(users, users.c.id == ja.c.user_id)
     total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
     keys = [_SORT_KEYS[name].label(_KEY_PREFIX + name) for name in request.sort]
-    page_query = select(ja, *keys).select_from(joined).where(*where)
-    page_query = page_query.order_by(*order_by(_SORT_KEYS, request))
-    after = keyset_condition(_SORT_KEYS, request)
-    if after is not None:
-        page_query = page_query.where(after)
-    limit = fetch_limit(request)
-    if limit is not None:
-        page_query = page_query.limit(limit)
+    page_query = paged(select(ja, *keys).select_from(joined).where(*where), _SORT_KEYS, request)
     rows = [dict(r) for r in conn.execute(page_query).mappings()]
     key_rows = [{name: r.pop(_KEY_PREFIX + name) for name in request.sort} for r in rows]
     page, next_cursor = finish_page(key_rows, request)

@@ -12,11 +12,9 @@ from extapi.db.tables import users
 from extapi.errors import PermissionDenied, ValidationError
 from extapi.pagination import (
     Page,
-    fetch_limit,
     finish_page,
-    keyset_condition,
-    order_by,
     page_request,
+    paged,
 )
 from extapi.people.scope import LIST, reachable_users
 from extapi.people.user_changes import Actor
@@ -80,13 +78,7 @@ def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) 
         *_filters(actor, query.get("filters")),
     ]
     total = conn.execute(select(func.count()).select_from(users).where(*where)).scalar_one()
-    after = keyset_condition(_COLUMNS, request)
-    page_query = select(users).where(*where).order_by(*order_by(_COLUMNS, request))
-    if after is not None:
-        page_query = page_query.where(after)
-    limit = fetch_limit(request)
-    if limit is not None:
-        page_query = page_query.limit(limit)
+    page_query = paged(select(users).where(*where), _COLUMNS, request)
     rows = [dict(r) for r in conn.execute(page_query).mappings()]
     items, next_cursor = finish_page(rows, request)
     return Page(items, int(total), next_cursor)
