@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, select
 
 from extapi.db.tables import site_admins, users
+from extapi.people.directory import user_matches
 
 __all__ = ["VALID", "account_status", "eligible_accounts", "STATUS_MESSAGES"]
 
@@ -54,8 +55,8 @@ def eligible_accounts(
     conn: Connection, tenant_id: int | None, search: str = "", limit: int = 200
 ) -> list[dict[str, Any]]:
     """Users that would be VALID service accounts for a client of ``tenant_id`` (the picker
-    offers only these), optionally narrowed by a text matched against name, username and
-    email, in name order."""
+    offers only these), optionally narrowed by a text as in the user search, in name
+    order."""
     query = (
         select(users.c.id, users.c.username, users.c.firstname, users.c.lastname, users.c.email)
         .where(
@@ -67,14 +68,6 @@ def eligible_accounts(
         .order_by(users.c.lastname, users.c.firstname, users.c.id)
         .limit(limit)
     )
-    needle = search.strip().lower()[:100]
-    if needle:
-        pattern = f"%{needle.replace('%', '').replace('_', '')}%"
-        query = query.where(
-            or_(
-                func.lower(users.c.username).like(pattern),
-                func.lower(users.c.email).like(pattern),
-                func.lower(users.c.firstname + " " + users.c.lastname).like(pattern),
-            )
-        )
+    if search.strip():
+        query = query.where(user_matches(search.strip()[:100]))
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -26,6 +26,7 @@ __all__ = [
     "UserPage",
     "TenantSummary",
     "search_users",
+    "user_matches",
     "get_directory_user",
     "list_tenant_summaries",
     "get_tenant",
@@ -172,11 +173,17 @@ def _conditions(search: UserSearch) -> list[ColumnElement[bool]]:
     elif search.tenant_id is not None:
         conditions.append(users.c.tenant_id == search.tenant_id)
     if search.text:
-        needle = search.text.lower()
-        fullname = users.c.firstname + " " + users.c.lastname
-        columns = (users.c.username, users.c.email, users.c.idnumber, fullname)
-        conditions.append(or_(*(_lower(c).contains(needle, autoescape=True) for c in columns)))
+        conditions.append(user_matches(search.text))
     return conditions
+
+
+def user_matches(text: str) -> ColumnElement[bool]:
+    """Users whose username, email, idnumber or full name holds ``text``, in any case
+    (``%`` and ``_`` are matched literally)."""
+    needle = text.lower()
+    fullname = users.c.firstname + " " + users.c.lastname
+    columns = (users.c.username, users.c.email, users.c.idnumber, fullname)
+    return or_(*(_lower(c).contains(needle, autoescape=True) for c in columns))
 
 
 def search_users(conn: Connection, search: UserSearch) -> UserPage:
