@@ -13,6 +13,8 @@ __all__ = [
     "NotFoundError",
     "ValidationError",
     "ConflictError",
+    "CodingError",
+    "CODING_ERROR_PREFIX",
     "PermissionDenied",
     "AuthenticationError",
     "RequestError",
@@ -45,6 +47,20 @@ class ValidationError(ExtapiError):
 
 class ConflictError(ValidationError):
     """Input clashes with existing data (a duplicate idnumber, username ...)."""
+
+
+CODING_ERROR_PREFIX = "Coding error detected, it must be fixed by a programmer: "
+
+
+class CodingError(ValidationError):
+    """Totara's ``coding_exception``: the reason is always shown after a fixed prefix.
+
+    ``hint`` keeps the bare reason for code that needs it without the prefix.
+    """
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(CODING_ERROR_PREFIX + hint)
+        self.hint = hint
 
 
 class PermissionDenied(ExtapiError):
