@@ -243,11 +243,12 @@ def prepare_database(database_url: str | None, tmp: Path, name: str) -> tuple[st
     return database_url, reset_postgres(database_url)
 
 
-def run_cli(env: Mapping[str, str], *args: str) -> str:
+def run_cli(env: Mapping[str, str], *args: str, root: Path = ROOT) -> str:
+    """``extapi ARGS`` run from the checkout at ``root`` (whose package it imports)."""
     done = subprocess.run(
         [sys.executable, "-m", "extapi", *args],
         env=dict(env),
-        cwd=ROOT,
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=120,
@@ -257,10 +258,13 @@ def run_cli(env: Mapping[str, str], *args: str) -> str:
     return done.stdout
 
 
-def seed(env: Mapping[str, str]) -> Credentials:
+def seed(env: Mapping[str, str], root: Path = ROOT) -> Credentials:
     """A service account with the apiuser role and an API client acting as it."""
-    run_cli(
-        env,
+
+    def cli(*args: str) -> str:
+        return run_cli(env, *args, root=root)
+
+    cli(
         "user",
         "add",
         "--username",
@@ -272,14 +276,14 @@ def seed(env: Mapping[str, str]) -> Credentials:
         "--lastname",
         "Account",
     )
-    run_cli(env, "role", "assign", "apiuser", "--user", "svc")
-    out = run_cli(env, "client", "add", "--name", "bench", "--service-account", "svc", "--json")
+    cli("role", "assign", "apiuser", "--user", "svc")
+    out = cli("client", "add", "--name", "bench", "--service-account", "svc", "--json")
     data = json.loads(out)
     # Budgets as large as the settings allow: the load runs measure the cost of the
     # accounting, and would otherwise be cut short by 429s within seconds.
     for name in ("site_rate_limit", "client_rate_limit"):
-        run_cli(env, "settings", "set", name, str(MAX_BUDGET))
-    run_cli(env, "client", "set", data["client_id"], "--rate-limit", str(MAX_BUDGET))
+        cli("settings", "set", name, str(MAX_BUDGET))
+    cli("client", "set", data["client_id"], "--rate-limit", str(MAX_BUDGET))
     return Credentials(data["client_id"], data["client_secret"])
 
 
@@ -313,13 +317,16 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def server(command: list[str], env: Mapping[str, str], logfile: Path) -> Iterator[str]:
-    """Start a server on a free port (``{port}`` in ``command``); yield its base URL."""
+def server(
+    command: list[str], env: Mapping[str, str], logfile: Path, root: Path = ROOT
+) -> Iterator[str]:
+    """Start a server on a free port (``{port}`` in ``command``), from the checkout at
+    ``root``; yield its base URL."""
     port = free_port()
     argv = [part.replace("{port}", str(port)) for part in command]
     base = f"http://127.0.0.1:{port}"
     with logfile.open("wb") as out:
-        proc = subprocess.Popen(argv, env=dict(env), cwd=ROOT, stdout=out, stderr=out)
+        proc = subprocess.Popen(argv, env=dict(env), cwd=root, stdout=out, stderr=out)
     try:
         wait_ready(proc, base, logfile)
         yield base
