@@ -41,7 +41,7 @@ class LiveServer:
                 "client_id": client_id,
                 "client_secret": client_secret,
             },
-            timeout=10,
+            timeout=60,
         )
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
@@ -66,12 +66,12 @@ def cli_env(config: Config) -> dict[str, str]:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"extapi serve exited early:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=10).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)
