@@ -96,7 +96,7 @@ def test_auth_errors_use_the_site_level_until_the_client_is_known(runtime, http)
     }
 
 
-def test_client_level_applies_once_the_client_is_known(runtime, http):
+def test_client_level_applies_only_once_authentication_succeeds(runtime, http):
     # given a site at None but a client at Normal whose service account is suspended
     client = make_api_client(runtime)
     token = fetch_token(http, client)
@@ -106,8 +106,17 @@ def test_client_level_applies_once_the_client_is_known(runtime, http):
             conn, client.client_id, clients.ClientSettingsChange(response_debug="normal")
         )
         user_service.set_suspended(conn, client.user_id, True)
-    # then the reason is shown at the client's level
-    assert graphql(http, token, STATUS).json() == masked_error("API user is invalid.")
+    # then the reason is hidden at the site's level: Totara switches to the client's level
+    # only after the service account has been logged in
+    assert graphql(http, token, STATUS).json() == {
+        "errors": [{"message": "Internal server error", "extensions": {"category": "internal"}}],
+        "error": "Internal server error",
+    }
+    # and once the account is valid again, the client's level shows a failing request's reason
+    with runtime.engine.begin() as conn:
+        user_service.set_suspended(conn, client.user_id, False)
+    body = graphql(http, token, {**STATUS, "queryId": "x"}).json()
+    assert "debugMessage" in body["errors"][0]
 
 
 def test_tenant_client_with_member_service_account_works(runtime, http):
