@@ -42,6 +42,8 @@ GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
 REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
 FEATURE_OFF = "Feature api is not available."
+_NO_TOKEN = b'Bearer realm="extapi"'
+_INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
 # Request-log labels of requests without a usable operation name.
 ANONYMOUS = "(anonymous)"
 INVALID_REQUEST = "(invalid request)"
@@ -153,7 +155,8 @@ class GraphQLEndpoint:
         started = time.perf_counter()
         authorization = header(scope, b"authorization")
         runtime = self.runtime
-        found = runtime.tokens.check(bearer_token(authorization))
+        token = bearer_token(authorization)
+        found = runtime.tokens.check(token)
         site = runtime.settings_at(found.revision)
         if not site.api_enabled:
             return Reply(400, envelope([{"message": FEATURE_OFF}]))
@@ -162,7 +165,7 @@ class GraphQLEndpoint:
         try:
             caller = authenticate(found, authorization is not None, now)
         except AuthenticationError as exc:
-            return _unauthenticated(exc, site, grj, meter)
+            return _unauthenticated(exc, site, grj, meter, token is not None)
         context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
         report = header(scope, REPORT_HEADER) is not None
         reply = _CRASHED
@@ -308,11 +311,17 @@ def _extensions(meter: RequestMeter | None, points: int) -> dict[str, Any] | Non
 
 
 def _unauthenticated(
-    exc: AuthenticationError, site: SiteSettings, grj: bool, meter: RequestMeter | None
+    exc: AuthenticationError,
+    site: SiteSettings,
+    grj: bool,
+    meter: RequestMeter | None,
+    presented: bool,
 ) -> Reply:
     """Totara applies a client's own error level only once authentication has fully
-    succeeded, so these errors always use the site's level."""
-    headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
+    succeeded, so these errors always use the site's level. RFC 6750 asks for a challenge on
+    every such answer, naming ``invalid_token`` when a token was sent; Totara's 200 stays for
+    clients that accept plain JSON."""
+    headers = [(b"www-authenticate", _INVALID_TOKEN if presented else _NO_TOKEN)]
     payload = envelope([format_exception(exc, site.response_debug)], None, _extensions(meter, 0))
     return Reply(401 if grj else 200, payload, headers)
 

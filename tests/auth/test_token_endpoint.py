@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 
 import pytest
@@ -443,3 +444,51 @@ def test_token_cache_never_outlives_a_change(runtime, http):
     with runtime.engine.begin() as conn:
         clients.set_client_status(conn, client.client_id, True)
     assert "data" in graphql(http, token, STATUS).json()
+
+
+# --- RFC 6749 MUSTs, probed one by one ---------------------------------------------------------
+_ERROR_TEXT = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 5.2: error, description
+
+
+def _error_answers(runtime, http) -> list:
+    client = make_api_client(runtime)
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    return [
+        http.get(TOKEN_PATH),
+        http.post(TOKEN_PATH, data={}),
+        http.post(TOKEN_PATH, data={"grant_type": "client_credentials"}),
+        http.post(TOKEN_PATH, data=_form(client, grant_type="password")),
+        http.post(TOKEN_PATH, data=_form(client, client_secret="wrong")),
+        http.post(TOKEN_PATH, data=_form(client, scope="nope")),
+        http.post(TOKEN_PATH, content="grant_type=a&grant_type=b", headers=form_type),
+        http.post(
+            TOKEN_PATH,
+            data=_form(client),
+            headers={"Authorization": _basic(client.client_id, client.secret)},
+        ),
+    ]
+
+
+def test_rfc6749_every_error_is_json_never_cached_with_rfc_codes_and_text(runtime, http):
+    codes = {"invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"}
+    for response in _error_answers(runtime, http):
+        _assert_no_store(response)
+        body = response.json()
+        assert body["error"] in codes
+        assert _ERROR_TEXT.match(body["error"]) and _ERROR_TEXT.match(body["error_description"])
+        expected = 401 if body["error"] == "invalid_client" else 400
+        assert response.status_code == (405 if response.request.method == "GET" else expected)
+        if response.status_code == 401:
+            assert response.headers["www-authenticate"].startswith("Basic ")
+
+
+def test_rfc6749_credentials_in_the_uri_are_not_read(runtime, http):
+    # section 2.3.1: client credentials must not be taken from the request URI
+    client = make_api_client(runtime)
+    response = http.post(
+        TOKEN_PATH,
+        params={"client_id": client.client_id, "client_secret": client.secret},
+        data={"grant_type": "client_credentials"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"

@@ -135,3 +135,18 @@ def test_cookies_are_ignored_and_never_set(runtime, http):
     )
     assert "data" in response.json()
     assert "set-cookie" not in response.headers
+
+
+def test_authentication_failures_carry_a_bearer_challenge(runtime, http):
+    # RFC 6750 section 3: every answer to a request without a usable token has a challenge,
+    # naming invalid_token only when a token was sent; the status stays Totara's 200
+    missing = graphql(http, None, STATUS)
+    invalid = graphql(http, "nosuchtoken", STATUS)
+    assert missing.status_code == invalid.status_code == 200
+    assert missing.headers["www-authenticate"] == 'Bearer realm="extapi"'
+    assert invalid.headers["www-authenticate"] == 'Bearer realm="extapi", error="invalid_token"'
+
+
+def test_successful_requests_carry_no_challenge(runtime, http):
+    token = fetch_token(http, make_api_client(runtime))
+    assert "www-authenticate" not in graphql(http, token, STATUS).headers
