@@ -152,7 +152,7 @@ class ApiCaller:
 
 
 def client_debug_level(row: dict[str, Any] | None) -> int | None:
-    """The client's own error level once the client is known (even if later checks fail)."""
+    """The client's own error level, which applies once authentication has succeeded."""
     if row is None or not row["status"] or row["response_debug"] is None:
         return None
     return int(row["response_debug"])

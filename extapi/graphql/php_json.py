@@ -21,15 +21,11 @@ def php_empty(value: Any) -> bool:
     """PHP's ``empty()``: null, false, 0, 0.0, "", "0" and empty arrays (lists or objects)."""
     if value is None or value is False:
         return True
-    if isinstance(value, bool):
+    if type(value) is str:
+        return value == "" or value == "0"
+    if value is True:
         return False
-    if isinstance(value, int | float):
-        return value == 0
-    if isinstance(value, str):
-        return value in ("", "0")
-    if isinstance(value, list | dict):
-        return not value
-    return False
+    return not value if isinstance(value, int | float | list | dict) else False
 
 
 def php_index(value: Any, key: int) -> Any:

@@ -9,8 +9,7 @@ client-safe ``request`` errors on the one operation concerned, while the others 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -57,8 +56,7 @@ class BodyNotJson(RequestError):
         super().__init__(EMPTY)
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One operation to run. ``errors`` holds graphql-php's parameter errors; an operation
     with errors is answered with them and never parsed or run."""
 
@@ -109,7 +107,11 @@ def _elements(payload: Any) -> tuple[list[Any], bool]:
 
 
 def _totara_check(item: dict[str, Any]) -> None:
-    if any(not php_empty(item.get(key)) for key in PERSISTED_KEYS):
+    if not (
+        php_empty(item.get("queryId"))
+        and php_empty(item.get("id"))
+        and php_empty(item.get("documentid"))
+    ):
         raise RequestError(PERSISTED)
     if php_empty(item.get("query")):
         raise RequestError(NO_QUERY)
@@ -121,12 +123,20 @@ def _totara_check(item: dict[str, Any]) -> None:
 def _operation(item: dict[str, Any]) -> Operation:
     """graphql-php's reading of one operation: keys folded to lower case (a later key wins),
     ``variables`` decoded when it is a JSON string, then every parameter error collected."""
-    params = {key.translate(_ASCII_LOWER): value for key, value in item.items()}
+    params = {_fold(key): value for key, value in item.items()}
     query = params.get("query")
     name = params.get("operationname")
     sent_variables = params.get("variables")
     variables = _decoded(None if sent_variables == "" else sent_variables)
     query_id = _query_id(params, query)
+    if (
+        type(query) is str
+        and query
+        and query_id is None
+        and (name is None or type(name) is str)
+        and (variables is None or (type(variables) is dict and variables.get("0") is None))
+    ):
+        return Operation(query, variables or None, name)  # the usual, well-formed operation
     errors = _parameter_errors(query, query_id, name)
     if variables is not None and (
         not isinstance(variables, dict | list) or php_index(variables, 0) is not None
@@ -141,8 +151,17 @@ def _operation(item: dict[str, Any]) -> Operation:
     return Operation(query, _variable_map(variables), operation_name)
 
 
+def _fold(key: str) -> str:
+    """PHP's lower-casing of array keys, which touches only ASCII letters."""
+    return key.lower() if key.isascii() else key.translate(_ASCII_LOWER)
+
+
 def _query_id(params: dict[str, Any], query: Any) -> Any:
     """The first of ``queryid``, ``documentid`` and ``id`` that is not null."""
+    if not ("queryid" in params or "documentid" in params or "id" in params) and (
+        "extensions" not in params
+    ):
+        return None
     keys = ("queryid", "documentid", "id")
     found = next((params[k] for k in keys if params.get(k) is not None), None)
     if query in (None, "") and found in (None, ""):
