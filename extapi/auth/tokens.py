@@ -163,9 +163,10 @@ def authenticate(found: TokenLookup, has_header: bool, now: int) -> ApiCaller:
     if not has_header:
         raise AuthenticationError(MISSING_HEADER)
     row = found.row
-    # A disabled client's tokens read as revoked; they are kept and work again once the
-    # client is enabled (as in Totara).
-    if row is None or row["expires"] < now or not row["status"]:
+    # A token is expired from its expiry second on (Totara's JWT check is now >= exp). A
+    # disabled client's tokens read as revoked; they are kept and work again once the client
+    # is enabled (as in Totara).
+    if row is None or row["expires"] <= now or not row["status"]:
         raise AuthenticationError(INVALID_TOKEN)
     if row["user_id"] is None:
         raise AuthenticationError(NO_API_USER)

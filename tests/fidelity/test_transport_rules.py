@@ -3,13 +3,14 @@ perfdebug and disabled clients, with the worked examples of the rules document."
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from extapi.auth import clients
-from extapi.db.tables import users
+from extapi.db.tables import access_tokens, users
 from extapi.settings.site import set_setting
 from tests.factories import (
     GRAPHQL_PATH,
@@ -378,3 +379,13 @@ def test_a1_disabled_clients_token_reads_as_invalid_and_works_again_once_enabled
     with runtime.engine.begin() as conn:
         clients.set_client_status(conn, client.client_id, True)
     assert graphql(http, token, {"query": STATUS}).json() == OK
+
+
+def test_a1_token_is_expired_from_its_expiry_second_on(runtime, http):
+    # given a token whose expiry time is now (Totara's JWT check: expired when now >= exp)
+    client = make_api_client(runtime)
+    token = fetch_token(http, client)
+    with runtime.engine.begin() as conn:
+        conn.execute(update(access_tokens).values(expires=int(time.time())))
+    # then it reads as expired
+    assert graphql(http, token, {"query": STATUS}).json() == masked_error(INVALID_TOKEN)
