@@ -8,8 +8,16 @@ from sqlalchemy import update
 from extapi.auth import clients
 from extapi.db.tables import api_clients, users
 from extapi.people import users as user_service
+from extapi.people.tenants import set_tenant_suspended
 from extapi.settings.site import set_setting
-from tests.factories import fetch_token, graphql, make_api_client, make_tenant, masked_error
+from tests.factories import (
+    TOKEN_PATH,
+    fetch_token,
+    graphql,
+    make_api_client,
+    make_tenant,
+    masked_error,
+)
 
 STATUS = {"query": "{ totara_webapi_status { status } }"}
 MISSING_HEADER = (
@@ -150,3 +158,31 @@ def test_authentication_failures_carry_a_bearer_challenge(runtime, http):
 def test_successful_requests_carry_no_challenge(runtime, http):
     token = fetch_token(http, make_api_client(runtime))
     assert "www-authenticate" not in graphql(http, token, STATUS).headers
+
+
+def test_service_account_without_the_api_role_still_authenticates(runtime, http):
+    # Totara 17.3 checks no capability per request: a role only matters to the operations
+    client = make_api_client(runtime, role=None)
+    body = graphql(http, fetch_token(http, client), STATUS).json()
+    assert body == {"data": {"totara_webapi_status": {"status": "ok"}}}
+
+
+def test_suspending_the_tenant_revokes_its_clients_tokens(runtime, http):
+    # given a tenant client with a working token
+    tenant_id = make_tenant(runtime)
+    client = make_api_client(runtime, tenant_id=tenant_id)
+    token = fetch_token(http, client)
+    # when the tenant is suspended (which disables its clients, as in Totara)
+    with runtime.engine.begin() as conn:
+        set_tenant_suspended(conn, tenant_id, True)
+    # then the token reads as invalid and no new token is issued
+    assert graphql(http, token, STATUS).json() == masked_error(INVALID_TOKEN)
+    refused = http.post(
+        TOKEN_PATH,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client.client_id,
+            "client_secret": client.secret,
+        },
+    )
+    assert refused.json()["error"] == "invalid_client"
