@@ -28,6 +28,8 @@ GRANT_TYPE = "client_credentials"
 KNOWN_SCOPES = frozenset({"xapi:write"})
 MAX_FIELDS = 20
 _NO_SUCH_CLIENT = "0" * 64
+ONLY_POST = "The token endpoint accepts only POST requests"
+_CHALLENGE = b'Basic realm="extapi", charset="UTF-8"'
 _NO_STORE = [
     (b"content-type", b"application/json; charset=utf-8"),
     (b"cache-control", b"no-store"),
@@ -54,9 +56,11 @@ def parse_form(body: bytes, content_type: str | None) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("The request body must be UTF-8 form data with few fields") from None
     form: dict[str, str] = {}
+    seen: set[str] = set()
     for name, value in pairs:
-        if name in form:
+        if name in seen:  # RFC 6749 section 3.2: no parameter may be sent twice
             raise InvalidRequest(f"Check the `{name}` parameter: it must be sent only once")
+        seen.add(name)
         if value != "":  # RFC 6749 section 3.2: empty parameters count as omitted
             form[name] = value
     return form
@@ -99,28 +103,20 @@ class TokenEndpoint:
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        basic = False
+        if scope["method"] != "POST":  # RFC 6749 section 3.2
+            await _error(send, InvalidRequest(ONLY_POST), 405, [(b"allow", b"POST")])
+            return
         try:
-            if scope["method"] != "POST":
-                raise UnsupportedGrantType()
-            authorization = header(scope, b"authorization")
-            basic = basic_credentials(authorization) is not None
             body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
-            payload = self.grant(parse_form(body, header(scope, b"content-type")), authorization)
+            form = parse_form(body, header(scope, b"content-type"))
+            payload = self.grant(form, header(scope, b"authorization"))
             await send_bytes(send, 200, orjson.dumps(payload), _NO_STORE)
         except BodyTooLarge as exc:
-            await self._error(send, InvalidRequest(str(exc)), basic, status=413)
+            await _error(send, InvalidRequest(str(exc)), 413)
         except OAuthError as exc:
-            status = 405 if scope["method"] != "POST" else exc.status
-            await self._error(send, exc, basic, status=status)
-
-    async def _error(self, send: Send, exc: OAuthError, basic: bool, status: int) -> None:
-        headers = list(_NO_STORE)
-        if isinstance(exc, InvalidClient) and basic:
-            headers.append((b"www-authenticate", b'Basic realm="extapi", charset="UTF-8"'))
-        if status == 405:
-            headers.append((b"allow", b"POST"))
-        await send_bytes(send, status, orjson.dumps(exc.body()), headers)
+            # HTTP requires a challenge on every 401; it names the scheme extapi accepts.
+            challenge = [(b"www-authenticate", _CHALLENGE)] if exc.status == 401 else []
+            await _error(send, exc, exc.status, challenge)
 
     def grant(self, form: dict[str, str], authorization: str | None) -> dict[str, object]:
         """Checks in the order Totara's OAuth library makes them, then issues a token."""
@@ -129,11 +125,13 @@ class TokenEndpoint:
         with runtime.engine.begin() as conn:
             if not site.api_enabled:
                 raise AccessDenied("'totara_api' feature is not enabled.")
-            if form.get("grant_type") != GRANT_TYPE:
+            if "grant_type" not in form:
+                raise InvalidRequest("Check the `grant_type` parameter")
+            if form["grant_type"] != GRANT_TYPE:
                 raise UnsupportedGrantType()
             creds = credentials(form, authorization)
-            if creds.client_id is None:
-                raise InvalidRequest("Check the `client_id` parameter")
+            if creds.client_id is None:  # no client authentication at all
+                raise InvalidClient()
             row = credentials_row(conn, creds.client_id)
             # Hash even for an unknown client so that timing does not tell the two apart.
             stored = row.secret_hash if row is not None else _NO_SUCH_CLIENT
@@ -148,3 +146,9 @@ class TokenEndpoint:
             "expires_in": issued.expires_in,
             "access_token": issued.access_token,
         }
+
+
+async def _error(
+    send: Send, exc: OAuthError, status: int, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send_bytes(send, status, orjson.dumps(exc.body()), [*_NO_STORE, *(extra or [])])

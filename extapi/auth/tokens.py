@@ -40,7 +40,6 @@ INVALID_TOKEN = (
     "Missing, expired or invalid access token. Ensure the Authorization header is set to a "
     "valid Bearer token."
 )
-NO_PROVIDER = "Couldn't identify OAuth2 client provider for this request."
 NO_API_USER = "Couldn't identify API user for this request."
 INVALID_API_USER = "API user is invalid."
 
@@ -92,6 +91,8 @@ def issue_token(
 class TokenLookup:
     revision: int
     row: dict[str, Any] | None  # the token's joined row, or None when unknown or absent
+    # Whether the row came from the worker's cache; None when no token was presented.
+    cached: bool | None = None
 
 
 class TokenGate:
@@ -119,7 +120,7 @@ class TokenGate:
         if row is not None:
             revision = self.reader.revision()
             if revision == self._revision:
-                return TokenLookup(revision, row)
+                return TokenLookup(revision, row, cached=True)
         if token is None:
             return self._at(self.reader.revision(), None, None)
         revision, row = self.reader.revision_and_token(self.hasher.digest(token))
@@ -133,7 +134,7 @@ class TokenGate:
             if len(self._rows) >= self.size:
                 self._rows.pop(next(iter(self._rows)))
             self._rows[token] = row
-        return TokenLookup(revision, row)
+        return TokenLookup(revision, row, cached=None if token is None else False)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class ApiCaller:
 
 
 def client_debug_level(row: dict[str, Any] | None) -> int | None:
-    """The client's own error level once the client is known (even if later checks fail)."""
+    """The client's own error level, which applies once authentication has succeeded."""
     if row is None or not row["status"] or row["response_debug"] is None:
         return None
     return int(row["response_debug"])
@@ -162,10 +163,11 @@ def authenticate(found: TokenLookup, has_header: bool, now: int) -> ApiCaller:
     if not has_header:
         raise AuthenticationError(MISSING_HEADER)
     row = found.row
-    if row is None or row["expires"] < now:
+    # A token is expired from its expiry second on (Totara's JWT check is now >= exp). A
+    # disabled client's tokens read as revoked; they are kept and work again once the client
+    # is enabled (as in Totara).
+    if row is None or row["expires"] <= now or not row["status"]:
         raise AuthenticationError(INVALID_TOKEN)
-    if not row["status"]:
-        raise AuthenticationError(NO_PROVIDER)
     if row["user_id"] is None:
         raise AuthenticationError(NO_API_USER)
     user = (

@@ -6,15 +6,16 @@ import time
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema, get_operation_ast
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, get_operation_ast
 
-from extapi.auth.tokens import ApiCaller, authenticate, client_debug_level
-from extapi.errors import AuthenticationError, ExtapiError
+from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
+from extapi.errors import AuthenticationError, ClientSafeError, ExtapiError
 from extapi.graphql.context import RequestContext
 from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
-from extapi.graphql.request import Operation, decode_body, parse_operations
+from extapi.graphql.performance import RequestMeter, measuring
+from extapi.graphql.request import BodyNotJson, Operation, decode_body, parse_operations
 from extapi.http import (
     BodyTooLarge,
     Receive,
@@ -41,6 +42,8 @@ GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
 REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
 FEATURE_OFF = "Feature api is not available."
+_NO_TOKEN = b'Bearer realm="extapi"'
+_INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
 # Request-log labels of requests without a usable operation name.
 ANONYMOUS = "(anonymous)"
 INVALID_REQUEST = "(invalid request)"
@@ -76,19 +79,6 @@ def wants_graphql_response(accept: str | None) -> bool:
     return best_grj > 0 and best_grj >= best_json
 
 
-def json_content_type(value: str | None) -> bool:
-    """A missing type is read as JSON (Totara clients often omit it); any other must be JSON
-    in UTF-8."""
-    if value is None:
-        return True
-    media, *params = (p.strip().lower() for p in value.split(";"))
-    if media != "application/json":
-        return False
-    return all(
-        not p.startswith("charset=") or p in ("charset=utf-8", 'charset="utf-8"') for p in params
-    )
-
-
 def bearer_token(authorization: str | None) -> str | None:
     """Totara matches ``Bearer`` case-sensitively after optional white space."""
     if authorization is None:
@@ -97,6 +87,11 @@ def bearer_token(authorization: str | None) -> str | None:
     if not stripped.startswith("Bearer") or len(stripped) < 7 or not stripped[6].isspace():
         return None
     return stripped[7:].strip() or None
+
+
+# What a request ran: each operation with its checked document (None when its parameters
+# were refused before parsing).
+Ran = tuple[list[CheckedDocument | None], list[Operation]]
 
 
 class Reply:
@@ -110,13 +105,11 @@ class Reply:
         self.status = status
         self.payload = payload
         self.headers = headers or []
-        self.ran: tuple[list[CheckedDocument], list[Operation]] | None = None
+        self.ran: Ran | None = None
         self.points = 0
         self.failed = False
 
-    def noted(
-        self, ran: tuple[list[CheckedDocument], list[Operation]] | None, points: int, failed: bool
-    ) -> Reply:
+    def noted(self, ran: Ran | None, points: int, failed: bool) -> Reply:
         self.ran, self.points, self.failed = ran, points, failed
         return self
 
@@ -135,13 +128,14 @@ class GraphQLEndpoint:
         self.limiter = RateLimiter(runtime.windows)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived = time.perf_counter()
         grj = wants_graphql_response(header(scope, b"accept"))
         if scope["method"] != "POST":
             reply = Reply(400, envelope([{"message": ONLY_POST}]))
         else:
             try:
                 body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
-                reply = self.handle(scope, body, grj)
+                reply = self.handle(scope, body, grj, arrived)
             except BodyTooLarge as exc:
                 reply = Reply(413, envelope([_safe(str(exc), "request")]))
         await self._send(send, reply, grj)
@@ -155,29 +149,32 @@ class GraphQLEndpoint:
         ]
         await send_bytes(send, reply.status, orjson.dumps(reply.payload), headers)
 
-    def handle(self, scope: Scope, body: bytes, grj: bool) -> Reply:
+    def handle(self, scope: Scope, body: bytes, grj: bool, arrived: float | None = None) -> Reply:
+        """Totara's order: the API feature, then authentication, then the request body (its
+        Content-Type is never looked at)."""
         started = time.perf_counter()
         authorization = header(scope, b"authorization")
         runtime = self.runtime
-        found = runtime.tokens.check(bearer_token(authorization))
+        token = bearer_token(authorization)
+        found = runtime.tokens.check(token)
         site = runtime.settings_at(found.revision)
         if not site.api_enabled:
             return Reply(400, envelope([{"message": FEATURE_OFF}]))
-        if not json_content_type(header(scope, b"content-type")):
-            message = "Invalid request, the Content-Type must be application/json"
-            return Reply(415, envelope([_safe(message, "request")]))
+        meter = _meter(found, arrived or started, started) if site.perfdebug else None
         now = int(time.time())
         try:
             caller = authenticate(found, authorization is not None, now)
         except AuthenticationError as exc:
-            level = _level(site, client_debug_level(found.row))
-            headers = [(b"www-authenticate", b'Bearer realm="extapi"')] if grj else []
-            return Reply(401 if grj else 200, envelope([format_exception(exc, level)]), headers)
+            return _unauthenticated(exc, site, grj, meter, token is not None)
         context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
         report = header(scope, REPORT_HEADER) is not None
         reply = _CRASHED
         try:
-            reply = self.execute(context, body, grj, report)
+            if meter is None:
+                reply = self.execute(context, body, grj, report)
+            else:
+                with measuring(meter, runtime.engine):
+                    reply = self.execute(context, body, grj, report, meter)
         finally:
             context.close()
             if runtime.request_log.enabled:
@@ -203,24 +200,37 @@ class GraphQLEndpoint:
     def _base_url(self, scope: Scope) -> str:
         return self.runtime.config.public_url or site_address(scope)
 
-    def execute(self, context: RequestContext, body: bytes, grj: bool, report: bool) -> Reply:
+    def execute(
+        self,
+        context: RequestContext,
+        body: bytes,
+        grj: bool,
+        report: bool,
+        meter: RequestMeter | None = None,
+    ) -> Reply:
         level = _level(context.site, context.caller.response_debug)
         try:
             operations, batch = parse_operations(
                 decode_body(body), self.runtime.config.max_batch_size
             )
         except ExtapiError as exc:
-            reply = Reply(400 if grj else 200, envelope([format_exception(exc, level)]))
-            return reply.noted(None, 0, True)
+            # A body that is not JSON at all is a 400 (the GraphQL-over-HTTP SHOULD); Totara's
+            # other shape errors keep its 200 unless the client asked for the newer media type.
+            status = 400 if grj or isinstance(exc, BodyNotJson) else 200
+            payload = envelope([format_exception(exc, level)], None, _extensions(meter, 0))
+            return Reply(status, payload).noted(None, 0, True)
         site = context.site
         checked = [
-            self.documents.get(op.query, bool(site.enable_introspection), site.max_query_depth)
+            None
+            if op.errors
+            else self.documents.get(op.query, bool(site.enable_introspection), site.max_query_depth)
             for op in operations
         ]
         mutation = any(
-            c.is_mutation(op.operation_name) for c, op in zip(checked, operations, strict=True)
+            c is not None and c.is_mutation(op.operation_name)
+            for c, op in zip(checked, operations, strict=True)
         )
-        ran = (checked, operations)
+        ran: Ran = (checked, operations)
         budgets = RateLimiter.budgets(site, context.caller)
         if mutation:
             # A mutation must not start without room in the budgets; a query is simply refused
@@ -228,29 +238,30 @@ class GraphQLEndpoint:
             verdict = self.limiter.precheck(budgets, time.time())
             if verdict is not None and not verdict.allowed:
                 return _too_many(budgets, verdict).noted(ran, 0, False)
-        meter = ComplexityCounter(
+        counter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
         outcomes = [
-            run(self.schema, doc, op.variables, op.operation_name, context, [meter])
+            _refused(op)
+            if doc is None
+            else run(self.schema, doc, op.variables, op.operation_name, context, [counter])
             for doc, op in zip(checked, operations, strict=True)
         ]
-        verdict = self.limiter.settle(budgets, meter.points, time.time(), mutation)
+        points = counter.points
+        verdict = self.limiter.settle(budgets, points, time.time(), mutation)
         if verdict is not None and not verdict.allowed:
-            return _too_many(budgets, verdict).noted(ran, meter.points, False)
-        extensions = (
-            {"complexity_data": {"query_complexity": meter.points}} if site.perfdebug else None
-        )
-        payloads = [_payload(o, level, extensions) for o in outcomes]
+            return _too_many(budgets, verdict).noted(ran, points, False)
+        extensions = _extensions(meter, points)
+        payloads = [_payload(o, level, extensions, not batch) for o in outcomes]
         headers = rate_headers(budgets, verdict) if report and verdict is not None else []
         failed = any(o.result.errors for o in outcomes)
         if batch:
-            return Reply(200, payloads, headers).noted(ran, meter.points, failed)
+            return Reply(200, payloads, headers).noted(ran, points, failed)
         status = 400 if grj and outcomes[0].request_error else 200
-        return Reply(status, payloads[0], headers).noted(ran, meter.points, failed)
+        return Reply(status, payloads[0], headers).noted(ran, points, failed)
 
 
-def operation_names(checked: list[CheckedDocument], operations: list[Operation]) -> str:
+def operation_names(checked: list[CheckedDocument | None], operations: list[Operation]) -> str:
     """The request log's label: each operation's name, as asked for or as written in its
     document, in order."""
     return ", ".join(
@@ -259,8 +270,9 @@ def operation_names(checked: list[CheckedDocument], operations: list[Operation])
     )
 
 
-def _document_operation_name(checked: CheckedDocument) -> str:
-    operation = None if checked.document is None else get_operation_ast(checked.document)
+def _document_operation_name(checked: CheckedDocument | None) -> str:
+    document = None if checked is None else checked.document
+    operation = None if document is None else get_operation_ast(document)
     if operation is None or operation.name is None:
         return ANONYMOUS
     return operation.name.value
@@ -282,9 +294,48 @@ def _safe(message: str, category: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"category": category}}
 
 
-def _payload(
-    outcome: Outcome, level: int, extensions: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def _meter(found: TokenLookup, arrived: float, started: float) -> RequestMeter:
+    meter = RequestMeter(arrived)
+    meter.token_lookup(found.cached, found.row is not None, time.perf_counter() - started)
+    return meter
+
+
+def _extensions(meter: RequestMeter | None, points: int) -> dict[str, Any] | None:
+    """perfdebug's two reports, measured once and shared by every result of the request."""
+    if meter is None:
+        return None
+    return {
+        "complexity_data": {"query_complexity": points},
+        "performance_data": meter.report(),
+    }
+
+
+def _unauthenticated(
+    exc: AuthenticationError,
+    site: SiteSettings,
+    grj: bool,
+    meter: RequestMeter | None,
+    presented: bool,
+) -> Reply:
+    """Totara applies a client's own error level only once authentication has fully
+    succeeded, so these errors always use the site's level. RFC 6750 asks for a challenge on
+    every such answer, naming ``invalid_token`` when a token was sent; Totara's 200 stays for
+    clients that accept plain JSON."""
+    headers = [(b"www-authenticate", _INVALID_TOKEN if presented else _NO_TOKEN)]
+    payload = envelope([format_exception(exc, site.response_debug)], None, _extensions(meter, 0))
+    return Reply(401 if grj else 200, payload, headers)
+
+
+def _refused(operation: Operation) -> Outcome:
+    """The answer for an operation whose parameters graphql-php refused: its errors, no data."""
+    errors = [
+        GraphQLError(message, original_error=ClientSafeError(message, category="request"))
+        for message in operation.errors
+    ]
+    return Outcome(ExecutionResult(None, errors), True)
+
+
+def _payload(outcome: Outcome, level: int, extensions: dict[str, Any] | None, single: bool) -> Any:
     result = outcome.result
     errors = [format_error(e, level) for e in result.errors] if result.errors else None
-    return envelope(errors, result.data, extensions)
+    return envelope(errors, result.data, extensions, legacy=single)

@@ -85,8 +85,11 @@ def envelope(
     errors: list[dict[str, Any]] | None,
     data: Any = None,
     extensions: dict[str, Any] | None = None,
+    legacy: bool = True,
 ) -> dict[str, Any]:
-    """Totara's key order (errors, data, extensions) plus its legacy top-level ``error``."""
+    """Totara's key order (errors, data, extensions). A single response with errors also
+    gets the legacy top-level ``error``: every message, one per line. Elements of a batch
+    answer (``legacy=False``) never carry it."""
     out: dict[str, Any] = {}
     if errors:
         out["errors"] = errors
@@ -94,6 +97,6 @@ def envelope(
         out["data"] = data
     if extensions:
         out["extensions"] = extensions
-    if errors:
-        out["error"] = errors[0]["message"]
+    if errors and legacy:
+        out["error"] = "\n".join(error["message"] for error in errors)
     return out

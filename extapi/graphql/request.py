@@ -1,104 +1,204 @@
-"""Turning a request body into operations, with Totara's request-shape rules and messages."""
+"""Turning a request body into operations, with Totara's request-shape rules and messages.
+
+Two layers look at a body, as in Totara. Totara's own check runs first, on exact key names and
+PHP ``empty()`` values; any failure there fails the whole request with one internal error.
+graphql-php's operation parameters come next: it folds key names to lower case and reports
+client-safe ``request`` errors on the one operation concerned, while the others still run.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-from extapi.errors import ClientSafeError, RequestError
+from extapi.errors import CodingError, RequestError
+from extapi.graphql.php_json import php_empty, php_index, print_safe_json
 
-__all__ = ["Operation", "parse_operations", "EMPTY", "PERSISTED", "BAD_OPERATION_NAME", "NO_QUERY"]
+__all__ = [
+    "Operation",
+    "BodyNotJson",
+    "decode_body",
+    "parse_operations",
+    "EMPTY",
+    "PERSISTED",
+    "BAD_OPERATION_NAME",
+    "NO_QUERY",
+]
 
 EMPTY = "Invalid request, request cannot be empty"
 PERSISTED = "Invalid request, we do not support standard persistent queries"
 BAD_OPERATION_NAME = "Invalid request, validation of operationName failed"
 NO_QUERY = "Query parameter is missing"
 PERSISTED_KEYS = ("queryId", "id", "documentid")
+# graphql-php's request-parameter messages (client-safe, category "request").
+NEEDS_QUERY = (
+    'GraphQL Request must include at least one of those two parameters: "query" or "queryId"'
+)
+EXCLUSIVE = 'GraphQL Request parameters "query" and "queryId" are mutually exclusive'
+NOT_A_STRING = 'GraphQL Request parameter "{}" must be string, but got {}'
+NOT_AN_OBJECT = (
+    'GraphQL Request parameter "variables" must be object or JSON string parsed to object, '
+    "but got {}"
+)
+# What Totara answers when graphql-php goes looking for a stored operation it does not have.
+NO_STORED_OPERATION = "Invalid Web API operation name"
 # Any GraphQL name is accepted (Totara 17 allowed only lower-case snake case).
-_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-@dataclass(frozen=True)
-class Operation:
+class BodyNotJson(RequestError):
+    """A non-empty body that does not decode as JSON (Totara's "cannot be empty" text)."""
+
+    def __init__(self) -> None:
+        super().__init__(EMPTY)
+
+
+class Operation(NamedTuple):
+    """One operation to run. ``errors`` holds graphql-php's parameter errors; an operation
+    with errors is answered with them and never parsed or run."""
+
     query: str
     variables: dict[str, Any] | None
     operation_name: str | None
-
-
-def _json_safe(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _object_param(name: str, value: Any) -> dict[str, Any] | None:
-    """``variables`` and ``extensions``: an object, a JSON string holding one, or empty."""
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            value = Undecodable(value)
-        if value == [] or value is None:
-            return None
-    if isinstance(value, dict):
-        return value
-    shown = value.text if isinstance(value, Undecodable) else value
-    raise ClientSafeError(
-        f'GraphQL Request parameter "{name}" must be object or JSON string parsed to object, '
-        f"but got {_json_safe(shown)}",
-        category="request",
-    )
-
-
-@dataclass(frozen=True)
-class Undecodable:
-    text: str
-
-
-def _operation(item: Any) -> Operation:
-    if not isinstance(item, dict) or not item:
-        raise RequestError(EMPTY)
-    if any(key in item for key in PERSISTED_KEYS):
-        raise RequestError(PERSISTED)
-    name = item.get("operationName")
-    if name is not None and name != "" and (not isinstance(name, str) or not _NAME.match(name)):
-        raise RequestError(BAD_OPERATION_NAME)
-    query = item.get("query")
-    if query is None or query == "":
-        raise RequestError(NO_QUERY)
-    if not isinstance(query, str):
-        raise ClientSafeError(
-            f'GraphQL Request parameter "query" must be string, but got {_json_safe(query)}',
-            category="request",
-        )
-    variables = _object_param("variables", item.get("variables"))
-    _object_param("extensions", item.get("extensions"))
-    return Operation(query, variables, name or None)
+    errors: tuple[str, ...] = ()
 
 
 def decode_body(body: bytes) -> Any:
-    """The JSON document, or the "cannot be empty" error for an empty or unreadable body."""
-    if not body.strip():
+    """The JSON document. An empty body is Totara's empty request; anything else that does
+    not decode raises :class:`BodyNotJson`, whatever its Content-Type."""
+    if not body:
         raise RequestError(EMPTY)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise RequestError(EMPTY) from None
+        raise BodyNotJson() from None
 
 
 def parse_operations(payload: Any, max_batch: int) -> tuple[list[Operation], bool]:
-    """Operations in order and whether the body was a batch. One bad element fails the batch,
-    as in Totara."""
+    """Operations in order and whether the answer is a batch (a JSON array). Totara's checks
+    run on every element before anything runs; one failure fails the whole request."""
+    if php_empty(payload):
+        raise RequestError(EMPTY)
+    items, batch = _elements(payload)
+    if batch and len(items) > max_batch:
+        raise RequestError(
+            f"Invalid request, a batch may hold at most {max_batch} operations "
+            f"but this one holds {len(items)}"
+        )
+    for item in items:
+        _totara_check(item if isinstance(item, dict) else {})
+    return [_operation(item) for item in items], batch
+
+
+def _elements(payload: Any) -> tuple[list[Any], bool]:
+    """An object with an exact ``query`` or ``operationName`` key is one operation; any other
+    object is a batch of its values, and an array a batch of its elements."""
+    if isinstance(payload, dict):
+        if "query" in payload or "operationName" in payload:
+            return [payload], False
+        return list(payload.values()), True
     if isinstance(payload, list):
-        if not payload:
-            raise RequestError(EMPTY)
-        if len(payload) > max_batch:
-            raise RequestError(
-                f"Invalid request, a batch may hold at most {max_batch} operations "
-                f"but this one holds {len(payload)}"
-            )
-        return [_operation(item) for item in payload], True
-    return [_operation(payload)], False
+        return payload, True
+    # A bare string or number: PHP fails on it with an engine error; extapi gives its own text.
+    raise RequestError(EMPTY)
+
+
+def _totara_check(item: dict[str, Any]) -> None:
+    if not (
+        php_empty(item.get("queryId"))
+        and php_empty(item.get("id"))
+        and php_empty(item.get("documentid"))
+    ):
+        raise RequestError(PERSISTED)
+    if php_empty(item.get("query")):
+        raise RequestError(NO_QUERY)
+    name = item.get("operationName")
+    if not php_empty(name) and not (isinstance(name, str) and _NAME.fullmatch(name)):
+        raise RequestError(BAD_OPERATION_NAME)
+
+
+def _operation(item: dict[str, Any]) -> Operation:
+    """graphql-php's reading of one operation: keys folded to lower case (a later key wins),
+    ``variables`` decoded when it is a JSON string, then every parameter error collected."""
+    params = {_fold(key): value for key, value in item.items()}
+    query = params.get("query")
+    name = params.get("operationname")
+    sent_variables = params.get("variables")
+    variables = _decoded(None if sent_variables == "" else sent_variables)
+    query_id = _query_id(params, query)
+    if (
+        type(query) is str
+        and query
+        and query_id is None
+        and (name is None or type(name) is str)
+        and (variables is None or (type(variables) is dict and variables.get("0") is None))
+    ):
+        return Operation(query, variables or None, name)  # the usual, well-formed operation
+    errors = _parameter_errors(query, query_id, name)
+    if variables is not None and (
+        not isinstance(variables, dict | list) or php_index(variables, 0) is not None
+    ):
+        errors.append(NOT_AN_OBJECT.format(print_safe_json(sent_variables)))
+    operation_name = name if isinstance(name, str) else None
+    if errors:
+        return Operation("", None, operation_name, tuple(errors))
+    if not php_empty(query_id) or not isinstance(query, str):
+        # Only a stored operation can be left: graphql-php asks Totara for it, which has none.
+        raise CodingError(NO_STORED_OPERATION)
+    return Operation(query, _variable_map(variables), operation_name)
+
+
+def _fold(key: str) -> str:
+    """PHP's lower-casing of array keys, which touches only ASCII letters."""
+    return key.lower() if key.isascii() else key.translate(_ASCII_LOWER)
+
+
+def _query_id(params: dict[str, Any], query: Any) -> Any:
+    """The first of ``queryid``, ``documentid`` and ``id`` that is not null."""
+    if not ("queryid" in params or "documentid" in params or "id" in params) and (
+        "extensions" not in params
+    ):
+        return None
+    keys = ("queryid", "documentid", "id")
+    found = next((params[k] for k in keys if params.get(k) is not None), None)
+    if query in (None, "") and found in (None, ""):
+        # Apollo's automatic persisted queries name the stored document in the extensions.
+        extensions = _decoded(params.get("extensions"))
+        persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        if isinstance(persisted, dict) and persisted.get("sha256Hash") is not None:
+            return persisted["sha256Hash"]
+    return found
+
+
+def _parameter_errors(query: Any, query_id: Any, name: Any) -> list[str]:
+    errors: list[str] = []
+    if php_empty(query) and php_empty(query_id):
+        errors.append(NEEDS_QUERY)
+    if not php_empty(query) and not php_empty(query_id):
+        errors.append(EXCLUSIVE)
+    for label, value in (("query", query), ("queryId", query_id), ("operation", name)):
+        if value is not None and not isinstance(value, str):
+            errors.append(NOT_A_STRING.format(label, print_safe_json(value)))
+    return errors
+
+
+def _decoded(value: Any) -> Any:
+    """A string parameter holding JSON is replaced by what it decodes to; one that does not
+    decode stays a string."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+
+
+def _variable_map(variables: dict[str, Any] | list[Any] | None) -> dict[str, Any] | None:
+    """Variables by name. A list gets here only when empty or when PHP sees no first element
+    (``[null, ...]``); its positions are names no operation can declare."""
+    if isinstance(variables, list):
+        return {str(index): value for index, value in enumerate(variables)} or None
+    return variables or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 
 import pytest
@@ -112,7 +113,7 @@ def test_unknown_client_and_wrong_secret_get_the_same_answer(runtime, http):
     # when one request names an unknown client and another gives a wrong secret
     unknown = http.post(TOKEN_PATH, data=_form(client, client_id="nosuchclient0000"))
     wrong = http.post(TOKEN_PATH, data=_form(client, client_secret="wrong"))
-    # then both get invalid_client, 401, and no token is written
+    # then both get invalid_client, 401 with the challenge HTTP requires, and no token is written
     for response in (unknown, wrong):
         assert response.status_code == 401
         assert response.json() == {
@@ -120,7 +121,7 @@ def test_unknown_client_and_wrong_secret_get_the_same_answer(runtime, http):
             "error_description": "Client authentication failed",
             "message": "Client authentication failed",
         }
-        assert "www-authenticate" not in response.headers
+        assert response.headers["www-authenticate"].startswith("Basic ")
         _assert_no_store(response)
     assert _token_count(runtime) == 0
 
@@ -149,35 +150,59 @@ def test_missing_secret_is_invalid_client(runtime, http):
     assert response.json()["error"] == "invalid_client"
 
 
-def test_missing_client_id_is_invalid_request_with_totaras_hint(runtime, http):
-    # when no client_id is sent
-    response = http.post(TOKEN_PATH, data={"grant_type": "client_credentials"})
+@pytest.mark.parametrize("form", [{}, {"client_secret": "x" * 24}])
+def test_no_client_authentication_is_invalid_client(runtime, http, form):
+    # when neither HTTP Basic nor a client_id is sent (RFC 6749 5.2)
+    response = http.post(TOKEN_PATH, data={"grant_type": "client_credentials", **form})
     # then
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json() == {
-        "error": "invalid_request",
-        "error_description": INVALID_REQUEST,
-        "hint": "Check the `client_id` parameter",
-        "message": INVALID_REQUEST,
+        "error": "invalid_client",
+        "error_description": "Client authentication failed",
+        "message": "Client authentication failed",
     }
+    assert response.headers["www-authenticate"].startswith("Basic ")
+    _assert_no_store(response)
 
 
 def test_empty_parameters_count_as_omitted(runtime, http):
     # RFC 6749 3.2: a parameter sent without a value is treated as absent
     response = http.post(TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": ""})
-    assert response.status_code == 400
-    assert response.json()["hint"] == "Check the `client_id` parameter"
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize("grant_type", [None, "password", "authorization_code", "refresh_token"])
-def test_other_grant_types_are_unsupported(runtime, http, grant_type):
-    # given a valid client
+@pytest.mark.parametrize("grant_type", [None, ""])
+def test_missing_grant_type_is_invalid_request(runtime, http, grant_type):
+    # given a valid client that sends no grant type (or an empty one)
     client = make_api_client(runtime)
     form = _form(client)
     if grant_type is None:
         del form["grant_type"]
     else:
         form["grant_type"] = grant_type
+    # when it asks for a token
+    response = http.post(TOKEN_PATH, data=form)
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": INVALID_REQUEST,
+        "hint": "Check the `grant_type` parameter",
+        "message": INVALID_REQUEST,
+    }
+    _assert_no_store(response)
+    assert _token_count(runtime) == 0
+
+
+@pytest.mark.parametrize(
+    "grant_type", ["password", "authorization_code", "refresh_token", "CLIENT_CREDENTIALS"]
+)
+def test_other_grant_types_are_unsupported(runtime, http, grant_type):
+    # given a valid client
+    client = make_api_client(runtime)
+    form = _form(client)
+    form["grant_type"] = grant_type
     # when it asks with another grant
     response = http.post(TOKEN_PATH, data=form)
     # then
@@ -198,16 +223,40 @@ def test_json_body_is_not_understood(runtime, http):
     response = http.post(TOKEN_PATH, json=_form(client))
     # then the grant type is missing
     assert response.status_code == 400
-    assert response.json()["error"] == "unsupported_grant_type"
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["hint"] == "Check the `grant_type` parameter"
 
 
-def test_get_is_refused_with_allow_header(runtime, http):
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
+def test_other_methods_are_refused_with_allow_header(runtime, http, method):
     client = make_api_client(runtime)
-    response = http.get(TOKEN_PATH, params=_form(client))
+    response = http.request(method, TOKEN_PATH, params=_form(client))
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    assert response.json()["error"] == "unsupported_grant_type"
+    _assert_no_store(response)
+    if method != "HEAD":
+        assert response.json()["error"] == "invalid_request"
     assert _token_count(runtime) == 0
+
+
+def test_unknown_parameters_are_ignored(runtime, http):
+    # RFC 6749 3.2: the server MUST ignore unrecognized request parameters
+    client = make_api_client(runtime)
+    response = http.post(TOKEN_PATH, data=_form(client, audience="x", resource="y"))
+    assert response.status_code == 200
+
+
+def test_repeated_empty_parameter_is_invalid_request(runtime, http):
+    client = make_api_client(runtime)
+    body = (
+        f"grant_type=client_credentials&client_id=&client_id={client.client_id}"
+        f"&client_secret={client.secret}"
+    )
+    response = http.post(
+        TOKEN_PATH, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 400
+    assert response.json()["hint"] == "Check the `client_id` parameter: it must be sent only once"
 
 
 def test_repeated_parameter_is_invalid_request(runtime, http):
@@ -260,11 +309,11 @@ def test_disabled_client_gets_invalid_client_and_its_tokens_stop_working(runtime
     # when the client is disabled
     with runtime.engine.begin() as conn:
         clients.set_client_status(conn, client.client_id, False)
-    # then it gets no new token and its old token is refused
+    # then it gets no new token and its old token reads as revoked (Totara's rule A1)
     assert http.post(TOKEN_PATH, data=_form(client)).json()["error"] == "invalid_client"
     refused = graphql(http, token, STATUS).json()
-    assert refused["errors"][0]["debugMessage"] == (
-        "Couldn't identify OAuth2 client provider for this request."
+    assert refused["errors"][0]["debugMessage"].startswith(
+        "Missing, expired or invalid access token."
     )
     # and when it is enabled again, the same token works once more
     with runtime.engine.begin() as conn:
@@ -395,3 +444,51 @@ def test_token_cache_never_outlives_a_change(runtime, http):
     with runtime.engine.begin() as conn:
         clients.set_client_status(conn, client.client_id, True)
     assert "data" in graphql(http, token, STATUS).json()
+
+
+# --- RFC 6749 MUSTs, probed one by one ---------------------------------------------------------
+_ERROR_TEXT = re.compile(r"^[\x20\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 5.2: error, description
+
+
+def _error_answers(runtime, http) -> list:
+    client = make_api_client(runtime)
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    return [
+        http.get(TOKEN_PATH),
+        http.post(TOKEN_PATH, data={}),
+        http.post(TOKEN_PATH, data={"grant_type": "client_credentials"}),
+        http.post(TOKEN_PATH, data=_form(client, grant_type="password")),
+        http.post(TOKEN_PATH, data=_form(client, client_secret="wrong")),
+        http.post(TOKEN_PATH, data=_form(client, scope="nope")),
+        http.post(TOKEN_PATH, content="grant_type=a&grant_type=b", headers=form_type),
+        http.post(
+            TOKEN_PATH,
+            data=_form(client),
+            headers={"Authorization": _basic(client.client_id, client.secret)},
+        ),
+    ]
+
+
+def test_rfc6749_every_error_is_json_never_cached_with_rfc_codes_and_text(runtime, http):
+    codes = {"invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"}
+    for response in _error_answers(runtime, http):
+        _assert_no_store(response)
+        body = response.json()
+        assert body["error"] in codes
+        assert _ERROR_TEXT.match(body["error"]) and _ERROR_TEXT.match(body["error_description"])
+        expected = 401 if body["error"] == "invalid_client" else 400
+        assert response.status_code == (405 if response.request.method == "GET" else expected)
+        if response.status_code == 401:
+            assert response.headers["www-authenticate"].startswith("Basic ")
+
+
+def test_rfc6749_credentials_in_the_uri_are_not_read(runtime, http):
+    # section 2.3.1: client credentials must not be taken from the request URI
+    client = make_api_client(runtime)
+    response = http.post(
+        TOKEN_PATH,
+        params={"client_id": client.client_id, "client_secret": client.secret},
+        data={"grant_type": "client_credentials"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
