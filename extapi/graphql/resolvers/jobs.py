@@ -161,13 +161,29 @@ def _column(name: str) -> Callable[..., Any]:
     return resolve
 
 
-def _text(name: str, stored: int | None = None) -> Callable[..., str | None]:
+def _text(name: str, stored: int) -> Callable[..., str | None]:
     def resolve(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
-        if stored is None:
-            return format_text(job[name], format)
         return format_text(job[name], format, stored)
 
     return resolve
+
+
+# PHP's trim() characters: a name of only these counts as no name.
+_PHP_BLANK = " \t\n\r\0\x0b"
+DEFAULT_FULLNAME = "Unnamed job assignment (ID: {})"
+
+
+def resolve_fullname(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+    """The stored name, or Totara's stand-in naming the idnumber when none is stored."""
+    name = job["fullname"]
+    if name is None or not name.strip(_PHP_BLANK):
+        name = DEFAULT_FULLNAME.format(job["idnumber"])
+    return format_text(name, format)
+
+
+def resolve_shortname(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+    """An empty short name reads as none, as Totara reloads it."""
+    return format_text(job["shortname"] or None, format)
 
 
 def _date(name: str) -> Callable[..., str | None]:
@@ -207,8 +223,8 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     f"{_T}.managerjaid": _column("manager_ja_id"),
     f"{_T}.tempmanagerjaid": _column("temp_manager_ja_id"),
     f"{_T}.appraiserid": _column("appraiser_id"),
-    f"{_T}.fullname": _text("fullname"),
-    f"{_T}.shortname": _text("shortname"),
+    f"{_T}.fullname": resolve_fullname,
+    f"{_T}.shortname": resolve_shortname,
     f"{_T}.description": _text("description", HTML_CODE),
     f"{_T}.startdate": _date("startdate"),
     f"{_T}.enddate": _date("enddate"),
