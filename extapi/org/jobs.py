@@ -48,6 +48,7 @@ __all__ = [
     "jobs_of_users",
     "staff_counts",
     "users_by_ids",
+    "can_manage",
 ]
 
 VIEW_DENIED = "Sorry, but you do not currently have permissions to do that (view job assignments)"
@@ -218,7 +219,8 @@ def staff_counts(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[int, i
 
 
 # --- writing ----------------------------------------------------------------------------------
-def _can_manage(actor: Actor, holder_id: int, holder_tenant_id: int | None) -> bool:
+def can_manage(actor: Actor, holder_id: int, holder_tenant_id: int | None) -> bool:
+    """May the actor create, change and delete the holder's job assignments?"""
     if actor.can("totara/hierarchy:assignuserposition", holder_tenant_id):
         return True
     return holder_id == actor.principal.user_id and actor.can(
@@ -231,7 +233,7 @@ def create_job_assignment(conn: Connection, actor: Actor, data: Mapping[str, Any
         user = user_row(conn, actor, "User", data.get("user") or {})
     except Unresolved:
         raise NotFoundError(CREATE_NO_USER) from None
-    if not _can_manage(actor, int(user["id"]), user["tenant_id"]):
+    if not can_manage(actor, int(user["id"]), user["tenant_id"]):
         raise PermissionDenied(CREATE_NO_USER)
     holder = Holder(int(user["id"]), user["tenant_id"], {})
     values = clean_input(conn, actor, holder, data)
@@ -244,6 +246,7 @@ def create_job_assignment(conn: Connection, actor: Actor, data: Mapping[str, Any
         "sortorder": int(conn.execute(last).scalar_one() or 0) + 1,
         "timecreated": now,
         "timemodified": now,
+        "positionassignmentdate": now,
     }
     return int(conn.execute(insert(ja), row).inserted_primary_key[0])
 
@@ -263,7 +266,7 @@ def _target(conn: Connection, actor: Actor, reference: Mapping[str, Any], not_fo
         ambiguous = exc.message == f"Job assignment {AMBIGUOUS}"
         raise NotFoundError(NOT_SINGLE if ambiguous else not_found) from None
     tenant_id = row.pop("user_tenant_id")
-    if not _can_manage(actor, int(row["user_id"]), tenant_id):
+    if not can_manage(actor, int(row["user_id"]), tenant_id):
         raise PermissionDenied(not_found)
     return Holder(int(row["user_id"]), tenant_id, row)
 
@@ -275,7 +278,9 @@ def update_job_assignment(
     values = clean_input(conn, actor, holder, data)
     check_changed(conn, holder, values)
     job_id = int(holder.current["id"])
-    values["timemodified"] = int(time.time())
+    values["timemodified"] = now = int(time.time())
+    if "position_id" in values and values["position_id"] != holder.current["position_id"]:
+        values["positionassignmentdate"] = now  # Totara dates every change of position
     conn.execute(update(ja).where(ja.c.id == job_id).values(**values))
     return job_id
 

@@ -479,3 +479,23 @@ def test_idnumbers_compare_as_php_does(runtime, call):
     assert _create_error(call, holder, "01") == taken
     assert _create_error(call, holder, "1.0") == taken
     assert _create(call, holder, "1a")["idnumber"] == "1a"
+
+
+RAW = """
+{ totara_job_job_assignments { items {
+    fullname(format: RAW) shortname(format: RAW) plain: fullname
+} } }
+"""
+
+
+def test_raw_job_texts_need_the_right_to_edit_the_holders_jobs(runtime, call):
+    # given a job with names
+    _create(call, make_user(runtime), "R1", fullname="Boss & co", shortname="b")
+    # then RAW shows them to a client that may edit job assignments
+    items = call(RAW)["data"]["totara_job_job_assignments"]["items"]
+    assert items == [{"fullname": "Boss & co", "shortname": "b", "plain": "Boss & co"}]
+    # but not to one that may only view them
+    with runtime.engine.begin() as conn:
+        roles.set_permission(conn, "apiuser", "totara/hierarchy:assignuserposition", -1)
+    items = call(RAW)["data"]["totara_job_job_assignments"]["items"]
+    assert items == [{"fullname": None, "shortname": None, "plain": "Boss & co"}]

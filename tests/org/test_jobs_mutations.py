@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from extapi.access import roles
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, job_assignments
@@ -365,3 +365,28 @@ def test_delete_for_user_removes_jobs_and_every_link_to_them(runtime, call):
         None,
     )
     assert row["appraiser_id"] is None
+
+
+def test_position_assignment_date_follows_changes_of_position(runtime, call, org):
+    # given a job created with a position, its assignment date set back to 1
+    job = _create(call, make_user(runtime), "J1", position={"id": org["position"]})
+    job_id = int(job["id"])
+
+    def stored() -> int:
+        with runtime.engine.connect() as conn:
+            query = select(job_assignments.c.positionassignmentdate)
+            return int(conn.execute(query.where(job_assignments.c.id == job_id)).scalar_one())
+
+    assert stored() > 1
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            update(job_assignments)
+            .where(job_assignments.c.id == job_id)
+            .values(positionassignmentdate=1)
+        )
+    # when the same position is given again, or another field changes, the date stays
+    _update(call, job_id, position={"id": org["position"]}, fullname="Same")
+    assert stored() == 1
+    # when the position changes, it is dated now
+    _update(call, job_id, position=None)
+    assert stored() > 1

@@ -13,7 +13,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from extapi.dates import format_date
-from extapi.graphql.formats import HTML_CODE, format_text
+from extapi.graphql.formats import HTML_CODE, PLAIN_CODE, format_text
 from extapi.graphql.loaders import BatchLoader
 from extapi.org import hierarchy, jobs
 
@@ -161,11 +161,22 @@ def _column(name: str) -> Callable[..., Any]:
     return resolve
 
 
-def _text(name: str, stored: int) -> Callable[..., str | None]:
-    def resolve(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
-        return format_text(job[name], format, stored)
+def _editable(info: GraphQLResolveInfo, job: Job) -> bool:
+    """Text in RAW format is shown only to callers who may edit the holder's job assignments."""
+    holder = _users(info).load(int(job["user_id"]))
+    return holder is not None and jobs.can_manage(
+        info.context.actor, int(holder["id"]), holder["tenant_id"]
+    )
 
-    return resolve
+
+def _render(info: GraphQLResolveInfo, job: Job, value: str | None, fmt: str, stored: int) -> Any:
+    if value is None or (fmt == "RAW" and not _editable(info, job)):
+        return None
+    return format_text(value, fmt, stored)
+
+
+def resolve_description(job: Job, info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
+    return _render(info, job, job["description"], format, HTML_CODE)
 
 
 # PHP's trim() characters: a name of only these counts as no name.
@@ -173,17 +184,17 @@ _PHP_BLANK = " \t\n\r\0\x0b"
 DEFAULT_FULLNAME = "Unnamed job assignment (ID: {})"
 
 
-def resolve_fullname(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+def resolve_fullname(job: Job, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
     """The stored name, or Totara's stand-in naming the idnumber when none is stored."""
     name = job["fullname"]
     if name is None or not name.strip(_PHP_BLANK):
         name = DEFAULT_FULLNAME.format(job["idnumber"])
-    return format_text(name, format)
+    return _render(info, job, name, format, PLAIN_CODE)
 
 
-def resolve_shortname(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+def resolve_shortname(job: Job, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
     """An empty short name reads as none, as Totara reloads it."""
-    return format_text(job["shortname"] or None, format)
+    return _render(info, job, job["shortname"] or None, format, PLAIN_CODE)
 
 
 def _date(name: str) -> Callable[..., str | None]:
@@ -225,7 +236,7 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     f"{_T}.appraiserid": _column("appraiser_id"),
     f"{_T}.fullname": resolve_fullname,
     f"{_T}.shortname": resolve_shortname,
-    f"{_T}.description": _text("description", HTML_CODE),
+    f"{_T}.description": resolve_description,
     f"{_T}.startdate": _date("startdate"),
     f"{_T}.enddate": _date("enddate"),
     f"{_T}.tempmanagerexpirydate": _date("temp_manager_expiry"),
