@@ -8,8 +8,8 @@ only". Each failure is an :class:`Unresolved` carrying that text; callers that a
 message of their own (the holder on create, the target of an update) catch it.
 
 Records are looked up across every tenant first; whether the caller may see the user behind
-the record is checked after, with its own text. An empty reference (``{}``) never gets here:
-the input rules treat it like null.
+the record is checked after, with its own text. In a job assignment input an empty reference
+(``{}``) never gets here: the input rules treat it like null.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def user_row(
 ) -> dict[str, Any]:
     """The one live user the reference picks, if the caller may see them.
 
-    Unlike the other references, a user reference with no usable column is not refused: it
-    matches every live user, so it is ambiguous (Totara always adds "not deleted").
+    An empty reference is refused as the others are, but one whose values are all null is
+    not: Totara always adds "not deleted", so it matches every live user and is ambiguous.
     """
     if not reference:
         raise _no_columns(entity)
