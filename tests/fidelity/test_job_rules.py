@@ -484,18 +484,22 @@ def test_idnumbers_compare_as_php_does(runtime, call):
 RAW = """
 { totara_job_job_assignments { items {
     fullname(format: RAW) shortname(format: RAW) plain: fullname
+    description html: description(format: HTML) raw: description(format: RAW)
 } } }
 """
 
 
 def test_raw_job_texts_need_the_right_to_edit_the_holders_jobs(runtime, call):
+    # (and a job assignment's description is never null: Totara loads a missing one as "")
     # given a job with names
     _create(call, make_user(runtime), "R1", fullname="Boss & co", shortname="b")
     # then RAW shows them to a client that may edit job assignments
     items = call(RAW)["data"]["totara_job_job_assignments"]["items"]
-    assert items == [{"fullname": "Boss & co", "shortname": "b", "plain": "Boss & co"}]
+    texts = {"fullname": "Boss & co", "shortname": "b", "plain": "Boss & co"}
+    assert items == [{**texts, "description": "", "html": "", "raw": ""}]
     # but not to one that may only view them
     with runtime.engine.begin() as conn:
         roles.set_permission(conn, "apiuser", "totara/hierarchy:assignuserposition", -1)
     items = call(RAW)["data"]["totara_job_job_assignments"]["items"]
-    assert items == [{"fullname": None, "shortname": None, "plain": "Boss & co"}]
+    hidden = {"fullname": None, "shortname": None, "plain": "Boss & co"}
+    assert items == [{**hidden, "description": "", "html": "", "raw": None}]

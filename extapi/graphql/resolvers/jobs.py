@@ -176,7 +176,8 @@ def _render(info: GraphQLResolveInfo, job: Job, value: str | None, fmt: str, sto
 
 
 def resolve_description(job: Job, info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
-    return _render(info, job, job["description"], format, HTML_CODE)
+    """Totara loads a missing description as an empty text, so it reads as "", never null."""
+    return _render(info, job, job["description"] or "", format, HTML_CODE)
 
 
 # PHP's trim() characters: a name of only these counts as no name.
