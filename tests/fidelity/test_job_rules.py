@@ -503,3 +503,35 @@ def test_raw_job_texts_need_the_right_to_edit_the_holders_jobs(runtime, call):
     items = call(RAW)["data"]["totara_job_job_assignments"]["items"]
     hidden = {"fullname": None, "shortname": None, "plain": "Boss & co"}
     assert items == [{**hidden, "description": "", "html": "", "raw": None}]
+
+
+LINKS = """
+{ totara_job_job_assignments { items {
+    positionid position { id } organisationid organisation { id }
+} } }
+"""
+
+
+def test_position_and_organisation_need_their_view_capability(runtime, call):
+    # given a job with a position and an organisation
+    position, organisation = _item(runtime, "position", "P1"), _item(runtime, "organisation", "O1")
+    _create(
+        call, make_user(runtime), "J1", position={"id": position}, organisation={"id": organisation}
+    )
+    linked = {
+        "positionid": str(position),
+        "position": {"id": str(position)},
+        "organisationid": str(organisation),
+        "organisation": {"id": str(organisation)},
+    }
+    assert call(LINKS)["data"]["totara_job_job_assignments"]["items"] == [linked]
+    # when the caller may no longer view positions, then the position reads as none
+    with runtime.engine.begin() as conn:
+        roles.set_permission(conn, "apiuser", "totara/hierarchy:viewposition", -1)
+    no_position = {**linked, "positionid": None, "position": None}
+    assert call(LINKS)["data"]["totara_job_job_assignments"]["items"] == [no_position]
+    # and the same for organisations
+    with runtime.engine.begin() as conn:
+        roles.set_permission(conn, "apiuser", "totara/hierarchy:vieworganisation", -1)
+    neither = {**no_position, "organisationid": None, "organisation": None}
+    assert call(LINKS)["data"]["totara_job_job_assignments"]["items"] == [neither]

@@ -214,6 +214,26 @@ def _related(
     return resolve
 
 
+def _viewable(capability: str, column: str, load: bool) -> Callable[..., Any]:
+    """A position or organisation link (its id, or the item when ``load``), shown only when
+    the caller may view that kind of item in the holder's context."""
+
+    def resolve(job: Job, info: GraphQLResolveInfo) -> Any:
+        if job[column] is None:
+            return None
+        holder = _users(info).load(int(job["user_id"]))
+        tenant_id = None if holder is None else holder["tenant_id"]
+        if not info.context.actor.can(capability, tenant_id):
+            return None
+        return _items(info).load(int(job[column])) if load else job[column]
+
+    return resolve
+
+
+_VIEW_POSITION = "totara/hierarchy:viewposition"
+_VIEW_ORGANISATION = "totara/hierarchy:vieworganisation"
+
+
 def resolve_staffcount(job: Job, info: GraphQLResolveInfo) -> int:
     return int(_counts(info).load(int(job["id"]))[0])
 
@@ -230,8 +250,8 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     "Mutation.totara_job_update_job_assignment": resolve_update,
     "Mutation.totara_job_delete_job_assignment": resolve_delete,
     f"{_T}.userid": _column("user_id"),
-    f"{_T}.positionid": _column("position_id"),
-    f"{_T}.organisationid": _column("organisation_id"),
+    f"{_T}.positionid": _viewable(_VIEW_POSITION, "position_id", load=False),
+    f"{_T}.organisationid": _viewable(_VIEW_ORGANISATION, "organisation_id", load=False),
     f"{_T}.managerjaid": _column("manager_ja_id"),
     f"{_T}.tempmanagerjaid": _column("temp_manager_ja_id"),
     f"{_T}.appraiserid": _column("appraiser_id"),
@@ -244,8 +264,8 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     f"{_T}.timemodified": _date("timemodified"),
     f"{_T}.user": _related("user_id", _users),
     f"{_T}.appraiser": _related("appraiser_id", _users),
-    f"{_T}.position": _related("position_id", _items),
-    f"{_T}.organisation": _related("organisation_id", _items),
+    f"{_T}.position": _viewable(_VIEW_POSITION, "position_id", load=True),
+    f"{_T}.organisation": _viewable(_VIEW_ORGANISATION, "organisation_id", load=True),
     f"{_T}.managerja": _related("manager_ja_id", _managers),
     f"{_T}.tempmanagerja": _related("temp_manager_ja_id", _managers),
     f"{_T}.staffcount": resolve_staffcount,
