@@ -62,7 +62,13 @@ class RequestContext:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """Run a mutation's work atomically: everything or, on any error, nothing."""
+        """Run a mutation's work atomically: everything or, on any error, nothing.
+
+        Each mutation commits on its own, as in Totara, so an earlier mutation of the same
+        document stays written when a later one fails. Rows cached by the batch loaders may
+        be stale once anything is written, so every mutation starts with none.
+        """
+        self.loaders.clear()
         if self.conn.in_transaction():
             self.conn.commit()
         with self.conn.begin():

@@ -41,8 +41,8 @@ def run(
     mutation = built.operation.operation == OperationType.MUTATION
     try:
         data = built.execute_operation(built.operation, None)
-    except GraphQLError as error:
-        return Outcome(ExecutionResult(None, [error]), False, mutation)
+    except GraphQLError as error:  # a non-null root field failed: keep the earlier errors too
+        return Outcome(ExecutionResult(None, [*built.errors, error]), False, mutation)
     if not isinstance(data, dict | type(None)):
         raise RuntimeError("Asynchronous resolvers are not supported")
     return Outcome(built.build_response(data, built.errors), False, mutation)

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
-    bindparam,
     delete,
     func,
     insert,
@@ -26,16 +22,18 @@ from sqlalchemy import (
 )
 
 from extapi.dates import parse_date_input
-from extapi.db.tables import hierarchy_items, job_assignments, users
-from extapi.errors import NotFoundError, PermissionDenied, ValidationError
+from extapi.db.tables import job_assignments, users
+from extapi.errors import CodingError, NotFoundError, PermissionDenied, ValidationError
+from extapi.org.job_input import Holder, check_changed, check_new, clean_input
+from extapi.org.job_references import AMBIGUOUS, Unresolved, job_assignment_row, user_row
 from extapi.pagination import (
     Page,
     finish_page,
     page_request,
     paged,
 )
-from extapi.people.scope import LIST, REFERENCE, reachable_users
-from extapi.people.user_changes import Actor, find_user
+from extapi.people.scope import REFERENCE, reachable_users
+from extapi.people.user_changes import Actor
 
 __all__ = [
     "SORTABLE",
@@ -50,6 +48,7 @@ __all__ = [
     "jobs_of_users",
     "staff_counts",
     "users_by_ids",
+    "can_manage",
 ]
 
 VIEW_DENIED = "Sorry, but you do not currently have permissions to do that (view job assignments)"
@@ -59,13 +58,7 @@ NOT_SINGLE = (
     "There was a problem finding a single job assignment record match or you do not have "
     "permission to manage it."
 )
-DATES_REVERSED = "The start date can not be later than the end date."
-NO_DELEGATION = "You do not have permission to delegate a manager."
-OWN_MANAGER = "The user cannot be assigned as their own manager."
-EXPIRY_REQUIRED = "A temporary manager expiry date is required."
-OWN_TEMP_MANAGER = "The user cannot be assigned as their own temporary manager."
-EXPIRY_PAST = "The temporary manager expiry date can not be in the past."
-OWN_APPRAISER = "The user can not be their own appraiser!"
+NO_SORT_COLUMN = "Required parameter 'sort.column' not being passed"
 UNKNOWN_SORT = "Unknown sort column"
 
 ja = job_assignments
@@ -107,14 +100,23 @@ def _check_view_rights(actor: Actor) -> None:
         raise PermissionDenied(VIEW_DENIED)
 
 
-def _sort(sort: list[Mapping[str, Any]] | None) -> tuple[str, bool]:
-    """The one sort column used (only the first element counts) and its direction."""
-    if not sort:
+def _first_sort(query: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The one sort element used (Totara reads only the first); its column must not be
+    PHP-empty. Checked before the caller's rights, as Totara does."""
+    first: Mapping[str, Any] = (query.get("sort") or [{}])[0]
+    if first and first.get("column") in (None, "", "0"):
+        raise CodingError(NO_SORT_COLUMN)
+    return first
+
+
+def _sort(first: Mapping[str, Any]) -> tuple[str, bool]:
+    """The sort column, matched exactly, and its direction; ``id`` when none is given."""
+    if not first:
         return "id", False
-    column = str(sort[0].get("column") or "").strip()
+    column = first["column"]
     if column not in _SORT_KEYS:
-        raise ValidationError(UNKNOWN_SORT)
-    return column, sort[0].get("direction") == "DESC"
+        raise CodingError(UNKNOWN_SORT)
+    return column, first.get("direction") == "DESC"
 
 
 def _since(actor: Actor, filters: Mapping[str, Any] | None) -> list[ColumnElement[bool]]:
@@ -127,13 +129,19 @@ def _since(actor: Actor, filters: Mapping[str, Any] | None) -> list[ColumnElemen
 
 
 def list_job_assignments(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> Page:
-    """One page of the job assignments of the users the actor may list."""
-    _check_view_rights(actor)
+    """One page of the job assignments of live users.
+
+    A tenant caller sees its own tenant's; a system caller sees every tenant's, even with
+    tenant isolation on (Totara filters this list by the caller's tenant only), which is the
+    reach of a reference rather than that of the user list.
+    """
     query = query or {}
-    column, descending = _sort(query.get("sort"))
+    first = _first_sort(query)
+    _check_view_rights(actor)
+    column, descending = _sort(first)
     request = page_request(query.get("pagination"), [column], descending)
     where = [
-        reachable_users(actor.principal, actor.site, LIST),
+        reachable_users(actor.principal, actor.site, REFERENCE),
         *_since(actor, query.get("filters")),
     ]
     joined = ja.join(users, users.c.id == ja.c.user_id)
@@ -146,52 +154,17 @@ def list_job_assignments(conn: Connection, actor: Actor, query: Mapping[str, Any
     return Page(rows[: len(page)], int(total), next_cursor)
 
 
-def _reference_matches(
-    conn: Connection, actor: Actor, reference: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """Up to two reachable live job assignments matching every given reference field.
-
-    Each row carries the holder's tenant as ``user_tenant_id``.
-    """
-    params: dict[str, Any] = {}
-    if reference.get("id") not in (None, ""):
-        params["id"] = int(reference["id"])
-    if reference.get("idnumber") not in (None, ""):
-        params["idnumber"] = reference["idnumber"]
-    if reference.get("user") is not None:
-        try:
-            params["user_id"] = find_user(conn, actor, reference["user"])["id"]
-        except NotFoundError:
-            return []
-    if not params:
-        return []
-    scope = reachable_users(actor.principal, actor.site, REFERENCE)
-    query = _reference_query(tuple(params), scope)
-    return [dict(r) for r in conn.execute(query, params).mappings()]
-
-
-@lru_cache(maxsize=256)
-def _reference_query(keys: tuple[str, ...], scope: ColumnElement[Any]) -> Select[Any]:
-    """Built once per combination of reference fields and tenant scope (bulk syncs resolve
-    thousands of managers, and building a statement costs more than running it)."""
-    return (
-        select(ja, users.c.tenant_id.label("user_tenant_id"))
-        .select_from(ja.join(users, users.c.id == ja.c.user_id))
-        .where(scope, *(getattr(ja.c, k) == bindparam(k) for k in keys))
-        .limit(2)
-    )
-
-
 def find_job_assignment(
     conn: Connection, actor: Actor, reference: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """The single job assignment a reference picks, or None (none, several, or not visible)."""
     _check_view_rights(actor)
-    rows = _reference_matches(conn, actor, reference)
-    if len(rows) != 1:
+    try:
+        row = _target_row(conn, actor, reference)
+    except Unresolved:
         return None
-    rows[0].pop("user_tenant_id")
-    return rows[0]
+    row.pop("user_tenant_id")
+    return row
 
 
 def get_job_assignment(conn: Connection, job_id: int) -> dict[str, Any]:
@@ -245,8 +218,9 @@ def staff_counts(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[int, i
     return {int(r[0]): (int(r[1]), int(r[2])) for r in conn.execute(query)}
 
 
-# --- validating changes -----------------------------------------------------------------------
-def _can_manage(actor: Actor, holder_id: int, holder_tenant_id: int | None) -> bool:
+# --- writing ----------------------------------------------------------------------------------
+def can_manage(actor: Actor, holder_id: int, holder_tenant_id: int | None) -> bool:
+    """May the actor create, change and delete the holder's job assignments?"""
     if actor.can("totara/hierarchy:assignuserposition", holder_tenant_id):
         return True
     return holder_id == actor.principal.user_id and actor.can(
@@ -254,149 +228,16 @@ def _can_manage(actor: Actor, holder_id: int, holder_tenant_id: int | None) -> b
     )
 
 
-def _date(actor: Actor, value: Any) -> int | None:
-    try:
-        return parse_date_input(value, actor.timezone)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
-
-
-def _item_id(conn: Connection, kind: str, reference: Mapping[str, Any]) -> int:
-    conditions = [
-        getattr(hierarchy_items.c, key) == value
-        for key, value in reference.items()
-        if key in ("id", "idnumber") and value not in (None, "")
-    ]
-    query = select(hierarchy_items.c.id).where(hierarchy_items.c.kind == kind, *conditions)
-    rows = conn.execute(query.limit(2)).all() if conditions else []
-    if len(rows) != 1:
-        raise ValidationError(f"The {kind} does not exist.")
-    return int(rows[0][0])
-
-
-@dataclass(frozen=True)
-class _Holder:
-    """The user whose job assignment is being written, and the assignment's current row."""
-
-    id: int
-    tenant_id: int | None
-    current: Mapping[str, Any]
-
-
-def _manager_id(
-    conn: Connection, actor: Actor, holder: _Holder, reference: Mapping[str, Any], own: str
-) -> int:
-    if not actor.can("totara/core:delegateusersmanager", holder.tenant_id):
-        raise PermissionDenied(NO_DELEGATION)
-    rows = _reference_matches(conn, actor, reference)
-    if len(rows) != 1:
-        raise ValidationError("The manager job assignment does not exist.")
-    if int(rows[0]["user_id"]) == holder.id:
-        raise ValidationError(own)
-    return int(rows[0]["id"])
-
-
-def _clean_dates(actor: Actor, holder: _Holder, data: Mapping[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for field, column in (("start_date", "startdate"), ("end_date", "enddate")):
-        if field in data:
-            values[column] = _date(actor, data[field])
-    start = values.get("startdate", holder.current.get("startdate"))
-    end = values.get("enddate", holder.current.get("enddate"))
-    if start and end and start > end:
-        raise ValidationError(DATES_REVERSED)
-    return values
-
-
-def _clean_relations(
-    conn: Connection, actor: Actor, holder: _Holder, data: Mapping[str, Any]
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for kind in ("position", "organisation"):
-        if kind in data:
-            ref = data[kind]
-            values[f"{kind}_id"] = None if ref is None else _item_id(conn, kind, ref)
-    if "manager" in data:
-        ref = data["manager"]
-        values["manager_ja_id"] = (
-            None if ref is None else _manager_id(conn, actor, holder, ref, OWN_MANAGER)
-        )
-    if "appraiser" in data:
-        values["appraiser_id"] = _appraiser_id(conn, actor, holder, data["appraiser"])
-    return values
-
-
-def _appraiser_id(
-    conn: Connection, actor: Actor, holder: _Holder, reference: Mapping[str, Any] | None
-) -> int | None:
-    if reference is None:
-        return None
-    try:
-        appraiser = find_user(conn, actor, reference)
-    except NotFoundError:
-        raise ValidationError("The appraiser does not exist.") from None
-    if int(appraiser["id"]) == holder.id:
-        raise ValidationError(OWN_APPRAISER)
-    return int(appraiser["id"])
-
-
-def _clean_temp_manager(
-    conn: Connection, actor: Actor, holder: _Holder, data: Mapping[str, Any]
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if "temp_manager_expiry_date" in data:
-        expiry = _date(actor, data["temp_manager_expiry_date"])
-        if expiry is not None and expiry < int(time.time()):
-            raise ValidationError(EXPIRY_PAST)
-        values["temp_manager_expiry"] = expiry
-    if "temp_manager" not in data:
-        return values
-    if data["temp_manager"] is None:
-        return {"temp_manager_ja_id": None, "temp_manager_expiry": None}
-    values["temp_manager_ja_id"] = _manager_id(
-        conn, actor, holder, data["temp_manager"], OWN_TEMP_MANAGER
-    )
-    if values.get("temp_manager_expiry", holder.current.get("temp_manager_expiry")) is None:
-        raise ValidationError(EXPIRY_REQUIRED)
-    return values
-
-
-def _check_idnumber(conn: Connection, holder: _Holder, idnumber: str) -> None:
-    if not idnumber.strip():
-        raise ValidationError("A job assignment idnumber is required.")
-    query = select(ja.c.id).where(ja.c.user_id == holder.id, ja.c.idnumber == idnumber)
-    clash = conn.execute(query).first()
-    if clash is not None and clash[0] != holder.current.get("id"):
-        raise ValidationError(f"Duplicate job assignment idnumber: {idnumber}")
-
-
-def _clean(
-    conn: Connection, actor: Actor, holder: _Holder, data: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Column values for the given input fields: absent keys stay, null clears."""
-    values: dict[str, Any] = {}
-    if data.get("idnumber") is not None:
-        _check_idnumber(conn, holder, data["idnumber"])
-        values["idnumber"] = data["idnumber"]
-    for field in ("fullname", "shortname"):
-        if field in data:
-            values[field] = data[field]
-    values.update(_clean_dates(actor, holder, data))
-    values.update(_clean_relations(conn, actor, holder, data))
-    values.update(_clean_temp_manager(conn, actor, holder, data))
-    return values
-
-
-# --- writing ----------------------------------------------------------------------------------
 def create_job_assignment(conn: Connection, actor: Actor, data: Mapping[str, Any]) -> int:
     try:
-        user = find_user(conn, actor, data["user"])
-    except NotFoundError:
+        user = user_row(conn, actor, "User", data.get("user") or {})
+    except Unresolved:
         raise NotFoundError(CREATE_NO_USER) from None
-    if not _can_manage(actor, int(user["id"]), user["tenant_id"]):
+    if not can_manage(actor, int(user["id"]), user["tenant_id"]):
         raise PermissionDenied(CREATE_NO_USER)
-    holder = _Holder(int(user["id"]), user["tenant_id"], {})
-    values = _clean(conn, actor, holder, data)
+    holder = Holder(int(user["id"]), user["tenant_id"], {})
+    values = clean_input(conn, actor, holder, data)
+    check_new(conn, holder, values)
     last = select(func.max(ja.c.sortorder)).where(ja.c.user_id == holder.id)
     now = int(time.time())
     row = {
@@ -405,32 +246,41 @@ def create_job_assignment(conn: Connection, actor: Actor, data: Mapping[str, Any
         "sortorder": int(conn.execute(last).scalar_one() or 0) + 1,
         "timecreated": now,
         "timemodified": now,
+        "positionassignmentdate": now,
     }
     return int(conn.execute(insert(ja), row).inserted_primary_key[0])
 
 
-def _target(
-    conn: Connection, actor: Actor, reference: Mapping[str, Any], not_found: str
-) -> _Holder:
-    rows = _reference_matches(conn, actor, reference)
-    if len(rows) > 1:
-        raise NotFoundError(NOT_SINGLE)
-    if not rows:
-        raise NotFoundError(not_found)
-    row = rows[0]
+def _target_row(conn: Connection, actor: Actor, reference: Mapping[str, Any]) -> dict[str, Any]:
+    """The job assignment a target reference picks: by id, idnumber and holder (``user``)."""
+    columns = dict(reference)
+    if isinstance(reference.get("user"), Mapping):
+        columns["userid"] = user_row(conn, actor, "User", reference["user"])["id"]
+    return job_assignment_row(conn, actor, "Job assignment", columns)
+
+
+def _target(conn: Connection, actor: Actor, reference: Mapping[str, Any], not_found: str) -> Holder:
+    try:
+        row = _target_row(conn, actor, reference)
+    except Unresolved as exc:
+        ambiguous = exc.message == f"Job assignment {AMBIGUOUS}"
+        raise NotFoundError(NOT_SINGLE if ambiguous else not_found) from None
     tenant_id = row.pop("user_tenant_id")
-    if not _can_manage(actor, int(row["user_id"]), tenant_id):
+    if not can_manage(actor, int(row["user_id"]), tenant_id):
         raise PermissionDenied(not_found)
-    return _Holder(int(row["user_id"]), tenant_id, row)
+    return Holder(int(row["user_id"]), tenant_id, row)
 
 
 def update_job_assignment(
     conn: Connection, actor: Actor, reference: Mapping[str, Any], data: Mapping[str, Any]
 ) -> int:
     holder = _target(conn, actor, reference, UPDATE_NOT_FOUND)
-    values = _clean(conn, actor, holder, data)
+    values = clean_input(conn, actor, holder, data)
+    check_changed(conn, holder, values)
     job_id = int(holder.current["id"])
-    values["timemodified"] = int(time.time())
+    values["timemodified"] = now = int(time.time())
+    if "position_id" in values and values["position_id"] != holder.current["position_id"]:
+        values["positionassignmentdate"] = now  # Totara dates every change of position
     conn.execute(update(ja).where(ja.c.id == job_id).values(**values))
     return job_id
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from extapi.access import roles
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, job_assignments
@@ -163,9 +163,9 @@ def test_create_links_position_organisation_manager_and_appraiser(runtime, call,
             {"start_date": 2000, "end_date": 1000},
             "The start date can not be later than the end date.",
         ),
-        ({"position": {"idnumber": "nope"}}, "The position does not exist."),
-        ({"organisation": {"idnumber": "position1"}}, "The organisation does not exist."),
-        ({"manager": {"id": 999999}}, "The manager job assignment does not exist."),
+        ({"position": {"idnumber": "nope"}}, "Position reference not found"),
+        ({"organisation": {"idnumber": "position1"}}, "Organisation reference not found"),
+        ({"manager": {"id": 999999}}, "Manager reference not found"),
         (
             {"temp_manager_expiry_date": 1000},
             "The temporary manager expiry date can not be in the past.",
@@ -199,7 +199,9 @@ def test_create_refuses_self_links_and_a_temp_manager_without_expiry(runtime, ca
     )
     # and the idnumber is unique per user
     body = call(CREATE, input={"user": {"id": holder}, "idnumber": "J1"})
-    assert _reason(body) == "Duplicate job assignment idnumber: J1"
+    assert _reason(body) == (
+        "Tried to create job assignment idnumber which is not unique for this user"
+    )
     # but another user may use the same idnumber
     assert _create(call, boss, "J1")["idnumber"] == "J1"
 
@@ -221,7 +223,8 @@ def test_rights_are_needed_to_assign_and_to_delegate(runtime, http):
     boss_job = create(boss, "B1")["data"]["totara_job_create_job_assignment"]["job_assignment"]
     with runtime.engine.begin() as conn:
         roles.set_permission(conn, "apiuser", "totara/core:delegateusersmanager", -1)
-    assert _reason(create(holder, "J1", manager={"id": boss_job["id"]})) == (
+    temp = {"temp_manager": {"id": boss_job["id"]}, "temp_manager_expiry_date": FUTURE}
+    assert _reason(create(holder, "J1", **temp)) == (
         "You do not have permission to delegate a manager."
     )
     with runtime.engine.begin() as conn:
@@ -287,13 +290,17 @@ def test_update_reports_missing_ambiguous_and_invalid_targets(runtime, call):
     assert _reason(call(UPDATE, target={"id": 999999}, input={})) == UPDATE_NOT_FOUND
     assert _reason(call(UPDATE, target={"idnumber": "SAME"}, input={})) == NOT_SINGLE
     body = call(
-        UPDATE, target={"idnumber": "SAME", "user": {"id": first}}, input={"end_date": 1000}
+        UPDATE,
+        target={"idnumber": "SAME", "user": {"id": first}},
+        input={"start_date": 2000, "end_date": 1000},
     )
     assert _reason(body) == "The start date can not be later than the end date."
     # and a duplicate idnumber for the same user is refused
     _create(call, first, "OTHER")
     body = call(UPDATE, target={"id": job["id"]}, input={"idnumber": "OTHER"})
-    assert _reason(body) == "Duplicate job assignment idnumber: OTHER"
+    assert _reason(body) == (
+        "Tried to update job assignment to an idnumber which is not unique for this user"
+    )
 
 
 # --- delete -----------------------------------------------------------------------------------
@@ -358,3 +365,28 @@ def test_delete_for_user_removes_jobs_and_every_link_to_them(runtime, call):
         None,
     )
     assert row["appraiser_id"] is None
+
+
+def test_position_assignment_date_follows_changes_of_position(runtime, call, org):
+    # given a job created with a position, its assignment date set back to 1
+    job = _create(call, make_user(runtime), "J1", position={"id": org["position"]})
+    job_id = int(job["id"])
+
+    def stored() -> int:
+        with runtime.engine.connect() as conn:
+            query = select(job_assignments.c.positionassignmentdate)
+            return int(conn.execute(query.where(job_assignments.c.id == job_id)).scalar_one())
+
+    assert stored() > 1
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            update(job_assignments)
+            .where(job_assignments.c.id == job_id)
+            .values(positionassignmentdate=1)
+        )
+    # when the same position is given again, or another field changes, the date stays
+    _update(call, job_id, position={"id": org["position"]}, fullname="Same")
+    assert stored() == 1
+    # when the position changes, it is dated now
+    _update(call, job_id, position=None)
+    assert stored() > 1

@@ -13,7 +13,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from extapi.dates import format_date
-from extapi.graphql.formats import HTML_CODE, format_text
+from extapi.graphql.formats import HTML_CODE, PLAIN_CODE, format_text
 from extapi.graphql.loaders import BatchLoader
 from extapi.org import hierarchy, jobs
 
@@ -161,13 +161,41 @@ def _column(name: str) -> Callable[..., Any]:
     return resolve
 
 
-def _text(name: str, stored: int | None = None) -> Callable[..., str | None]:
-    def resolve(job: Job, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
-        if stored is None:
-            return format_text(job[name], format)
-        return format_text(job[name], format, stored)
+def _editable(info: GraphQLResolveInfo, job: Job) -> bool:
+    """Text in RAW format is shown only to callers who may edit the holder's job assignments."""
+    holder = _users(info).load(int(job["user_id"]))
+    return holder is not None and jobs.can_manage(
+        info.context.actor, int(holder["id"]), holder["tenant_id"]
+    )
 
-    return resolve
+
+def _render(info: GraphQLResolveInfo, job: Job, value: str | None, fmt: str, stored: int) -> Any:
+    if value is None or (fmt == "RAW" and not _editable(info, job)):
+        return None
+    return format_text(value, fmt, stored)
+
+
+def resolve_description(job: Job, info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
+    """Totara loads a missing description as an empty text, so it reads as "", never null."""
+    return _render(info, job, job["description"] or "", format, HTML_CODE)
+
+
+# PHP's trim() characters: a name of only these counts as no name.
+_PHP_BLANK = " \t\n\r\0\x0b"
+DEFAULT_FULLNAME = "Unnamed job assignment (ID: {})"
+
+
+def resolve_fullname(job: Job, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+    """The stored name, or Totara's stand-in naming the idnumber when none is stored."""
+    name = job["fullname"]
+    if name is None or not name.strip(_PHP_BLANK):
+        name = DEFAULT_FULLNAME.format(job["idnumber"])
+    return _render(info, job, name, format, PLAIN_CODE)
+
+
+def resolve_shortname(job: Job, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
+    """An empty short name reads as none, as Totara reloads it."""
+    return _render(info, job, job["shortname"] or None, format, PLAIN_CODE)
 
 
 def _date(name: str) -> Callable[..., str | None]:
@@ -186,6 +214,26 @@ def _related(
     return resolve
 
 
+def _viewable(capability: str, column: str, load: bool) -> Callable[..., Any]:
+    """A position or organisation link (its id, or the item when ``load``), shown only when
+    the caller may view that kind of item in the holder's context."""
+
+    def resolve(job: Job, info: GraphQLResolveInfo) -> Any:
+        if job[column] is None:
+            return None
+        holder = _users(info).load(int(job["user_id"]))
+        tenant_id = None if holder is None else holder["tenant_id"]
+        if not info.context.actor.can(capability, tenant_id):
+            return None
+        return _items(info).load(int(job[column])) if load else job[column]
+
+    return resolve
+
+
+_VIEW_POSITION = "totara/hierarchy:viewposition"
+_VIEW_ORGANISATION = "totara/hierarchy:vieworganisation"
+
+
 def resolve_staffcount(job: Job, info: GraphQLResolveInfo) -> int:
     return int(_counts(info).load(int(job["id"]))[0])
 
@@ -202,22 +250,22 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     "Mutation.totara_job_update_job_assignment": resolve_update,
     "Mutation.totara_job_delete_job_assignment": resolve_delete,
     f"{_T}.userid": _column("user_id"),
-    f"{_T}.positionid": _column("position_id"),
-    f"{_T}.organisationid": _column("organisation_id"),
+    f"{_T}.positionid": _viewable(_VIEW_POSITION, "position_id", load=False),
+    f"{_T}.organisationid": _viewable(_VIEW_ORGANISATION, "organisation_id", load=False),
     f"{_T}.managerjaid": _column("manager_ja_id"),
     f"{_T}.tempmanagerjaid": _column("temp_manager_ja_id"),
     f"{_T}.appraiserid": _column("appraiser_id"),
-    f"{_T}.fullname": _text("fullname"),
-    f"{_T}.shortname": _text("shortname"),
-    f"{_T}.description": _text("description", HTML_CODE),
+    f"{_T}.fullname": resolve_fullname,
+    f"{_T}.shortname": resolve_shortname,
+    f"{_T}.description": resolve_description,
     f"{_T}.startdate": _date("startdate"),
     f"{_T}.enddate": _date("enddate"),
     f"{_T}.tempmanagerexpirydate": _date("temp_manager_expiry"),
     f"{_T}.timemodified": _date("timemodified"),
     f"{_T}.user": _related("user_id", _users),
     f"{_T}.appraiser": _related("appraiser_id", _users),
-    f"{_T}.position": _related("position_id", _items),
-    f"{_T}.organisation": _related("organisation_id", _items),
+    f"{_T}.position": _viewable(_VIEW_POSITION, "position_id", load=True),
+    f"{_T}.organisation": _viewable(_VIEW_ORGANISATION, "organisation_id", load=True),
     f"{_T}.managerja": _related("manager_ja_id", _managers),
     f"{_T}.tempmanagerja": _related("temp_manager_ja_id", _managers),
     f"{_T}.staffcount": resolve_staffcount,
