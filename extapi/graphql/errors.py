@@ -16,7 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from extapi.errors import ExtapiError
-from extapi.graphql.messages import executor_reason
+from extapi.graphql.messages import argument_message, executor_reason
 
 __all__ = ["NONE", "NORMAL", "DEVELOPER", "format_error", "format_exception", "envelope"]
 
@@ -84,7 +84,7 @@ def format_error(error: GraphQLError, level: int, message: str | None = None) ->
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return {
-            "message": message or error.message,
+            "message": message or argument_message(error),
             "extensions": {"category": "graphql"},
             **extra,
         }

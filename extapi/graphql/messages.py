@@ -31,19 +31,21 @@ from graphql import (
     GraphQLSchema,
     GraphQLSyntaxError,
     Source,
+    ValueNode,
     is_abstract_type,
 )
 from graphql.language import Token, TokenKind
 from graphql.language.lexer import Lexer
 from graphql.language.parser import Parser
 
-from extapi.graphql.phpvalues import quoted_or_list, suggestion_list
+from extapi.graphql.phpvalues import print_value, quoted_or_list, suggestion_list
 
 __all__ = [
     "PhpParser",
     "parse_document",
     "validation_message",
     "executor_reason",
+    "argument_message",
     "NO_OPERATION_TYPE",
     "UNKNOWN_OPERATION",
     "MULTIPLE_OPERATIONS",
@@ -501,6 +503,40 @@ _EXECUTOR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         lambda m: f'Expected value of type "{m.group(1)}" but got: {m.group(2)}.',
     ),
 ]
+
+
+_ARGUMENTS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"^Argument '(.*)' of non-null type '(.*)' must not be null\.$"),
+        'Argument "{}" of non-null type "{}" must not be null.',
+    ),
+    (
+        re.compile(
+            r"^Argument '(.*)' of required type '(.*)' was provided the variable '\$(.*)' "
+            r"which was not provided a runtime value\.$"
+        ),
+        'Argument "{}" of required type "{}" was provided the variable "${}" which was not '
+        "provided a runtime value.",
+    ),
+    (
+        re.compile(r"^Argument '(.*)' of required type '(.*)' was not provided\.$"),
+        'Argument "{}" of required type "{}" was not provided.',
+    ),
+]
+_INVALID_ARGUMENT = re.compile(r"^Argument '(.*)' has invalid value ")
+
+
+def argument_message(error: GraphQLError) -> str:
+    """graphql-php's text for an argument graphql-core refuses while resolving a field
+    (validation normally catches these first); other texts pass unchanged."""
+    for pattern, template in _ARGUMENTS:
+        match = pattern.match(error.message)
+        if match:
+            return template.format(*match.groups())
+    invalid = _INVALID_ARGUMENT.match(error.message)
+    if invalid and error.nodes and isinstance(error.nodes[0], ValueNode):
+        return BAD_ARGUMENT.format(name=invalid.group(1), value=print_value(error.nodes[0]))
+    return error.message
 
 
 def executor_reason(error: GraphQLError) -> str | None:

@@ -454,3 +454,13 @@ def test_executor_faults_are_internal_in_graphql_php_words() -> None:
     assert {e["message"] for e in _errors("{ fault_list }", schema=schema)} == {
         "Internal server error"
     }
+
+
+def test_argument_errors_raised_while_resolving_use_graphql_php_words() -> None:
+    # given a non-null argument fed by a nullable variable that has a default (allowed by
+    # validation) and an explicit null at run time
+    query = 'query q($n: String = "Query") { __type(name: $n) { name } }'
+    # when it runs, then graphql-php's text for the refused argument
+    assert _messages(query, {"n": None}) == [
+        'Argument "name" of non-null type "String!" must not be null.'
+    ]
