@@ -4,6 +4,10 @@ One row per graphql-core message: the document that provokes it against the real
 the exact text Totara 17.3 (graphql-php) gives. Rows are grouped as graphql-core produces
 them: lexer and parser, each standard validation rule (``specified_rules``), operation
 selection, variable coercion, and the executor's own faults.
+
+Texts that are extapi's own, with no graphql-php counterpart, are not rows: the token limit
+(``Document contains more than 10000 tokens. Parsing aborted.``), graphql-core's cap on the
+number of validation errors, and the abuse guards of :mod:`extapi.limits.guards`.
 """
 
 from __future__ import annotations
