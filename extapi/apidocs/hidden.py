@@ -26,5 +26,12 @@ class Hidden:
 
 DEFAULT_HIDDEN = Hidden(
     types=frozenset({"core_user_card_display", "core_user_card_display_field"}),
-    fields=frozenset({("core_user", "card_display")}),
+    fields=frozenset(
+        {
+            ("core_user", "card_display"),
+            # Totara's reserved root fields: they exist only to fail.
+            ("Query", "placeholder_query"),
+            ("Mutation", "placeholder_mutation"),
+        }
+    ),
 )

@@ -15,10 +15,10 @@ from graphql import (
     GraphQLSchema,
     OperationType,
     get_operation_ast,
-    parse,
     validate,
 )
 
+from extapi.graphql.messages import parse_document, validation_message
 from extapi.graphql.validation import rules_for, strip_suggestions
 from extapi.limits.guards import GuardLimits, guard_rules
 
@@ -30,8 +30,12 @@ GUARDS = GuardLimits()
 
 @dataclass(frozen=True)
 class CheckedDocument:
+    """``document`` is set only when the document is valid; ``parsed`` whenever it parsed
+    (Totara picks the operation before it validates)."""
+
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
+    parsed: DocumentNode | None = None
 
     def is_mutation(self, operation_name: str | None) -> bool:
         if self.document is None:
@@ -60,7 +64,7 @@ class DocumentCache:
 
     def _check(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
         try:
-            document = parse(query, no_location=False, max_tokens=MAX_TOKENS)
+            document = parse_document(query, max_tokens=MAX_TOKENS)
         except GraphQLError as error:
             return CheckedDocument(None, (error,))
         # The abuse guards run alone first: some standard rules are quadratic in the size of a
@@ -68,9 +72,14 @@ class DocumentCache:
         errors = validate(self.schema, document, guard_rules(GUARDS))
         if not errors:
             errors = validate(self.schema, document, rules_for(introspection, max_depth))
-        if errors and not introspection:
-            errors = [
-                GraphQLError(strip_suggestions(e.message), e.nodes, e.source, e.positions)
-                for e in errors
-            ]
-        return CheckedDocument(None if errors else document, tuple(errors))
+        errors = [self._php_worded(error, introspection) for error in errors]
+        return CheckedDocument(None if errors else document, tuple(errors), document)
+
+    def _php_worded(self, error: GraphQLError, introspection: bool) -> GraphQLError:
+        """graphql-php's text; without introspection, no suggestions naming schema items."""
+        message = validation_message(error, self.schema)
+        if not introspection:
+            message = strip_suggestions(message)
+        if message == error.message:
+            return error
+        return GraphQLError(message, error.nodes, error.source, error.positions)

@@ -16,6 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from extapi.errors import ExtapiError
+from extapi.graphql.messages import argument_message, executor_reason
 
 __all__ = ["NONE", "NORMAL", "DEVELOPER", "format_error", "format_exception", "envelope"]
 
@@ -66,15 +67,24 @@ def format_exception(
 
 
 def format_error(error: GraphQLError, level: int, message: str | None = None) -> dict[str, Any]:
+    """One GraphQL error as JSON. graphql-core's own errors were already worded the graphql-php
+    way (:mod:`extapi.graphql.messages`) and are client-safe, except the faults its executor
+    raises while completing a field, which Totara reports as internal."""
     extra: dict[str, Any] = {}
     if error.locations:
         extra["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:
         extra["path"] = list(error.path)
+    reason = executor_reason(error)
+    if reason is not None:
+        fault = ExtapiError(reason)
+        original = error.original_error
+        fault.__traceback__ = (original or error).__traceback__
+        return format_exception(fault, level, extra)
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return {
-            "message": message or error.message,
+            "message": message or argument_message(error),
             "extensions": {"category": "graphql"},
             **extra,
         }

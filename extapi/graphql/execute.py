@@ -1,14 +1,42 @@
-"""Running one checked operation against the schema (synchronously: resolvers are sync)."""
+"""Running one checked operation against the schema (synchronously: resolvers are sync).
+
+The steps and their order are Totara's: parse, pick the operation type (graphql-php's
+server), validate, pick the operation (graphql-php's executor), coerce the variables, check
+the root type, execute. Errors are kept in the order fields ran, never sorted.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphql import ExecutionContext, ExecutionResult, GraphQLError, GraphQLSchema, OperationType
+from graphql import (
+    DocumentNode,
+    ExecutionContext,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    MiddlewareManager,
+    OperationDefinitionNode,
+    OperationType,
+    default_field_resolver,
+    default_type_resolver,
+)
 
+from extapi.errors import ClientSafeError
 from extapi.graphql.documents import CheckedDocument
+from extapi.graphql.messages import (
+    MULTIPLE_OPERATIONS,
+    NO_MUTATIONS,
+    NO_OPERATION,
+    NO_OPERATION_TYPE,
+    NO_QUERY_TYPE,
+    NO_SUBSCRIPTIONS,
+    UNKNOWN_OPERATION,
+)
+from extapi.graphql.variables import coerce_variables
 
-__all__ = ["Outcome", "run"]
+__all__ = ["Outcome", "run", "has_operation", "select_operation"]
 
 
 class Outcome:
@@ -23,6 +51,51 @@ class Outcome:
         self.mutation = mutation
 
 
+def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
+def has_operation(document: DocumentNode, operation_name: str | None) -> bool:
+    """graphql-php's server: the first operation when the name is empty (None or ""),
+    otherwise the one with exactly that name."""
+    return any(
+        not operation_name or (op.name is not None and op.name.value == operation_name)
+        for op in _operations(document)
+    )
+
+
+def select_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | GraphQLError:
+    """graphql-php's executor: only None means "no name"; ``""`` is looked up like any name."""
+    operations = _operations(document)
+    if operation_name is None:
+        if len(operations) > 1:
+            return GraphQLError(MULTIPLE_OPERATIONS)
+        return operations[0] if operations else GraphQLError(NO_OPERATION)
+    for operation in operations:
+        if operation.name is not None and operation.name.value == operation_name:
+            return operation
+    return GraphQLError(UNKNOWN_OPERATION.format(name=operation_name))
+
+
+def _root_type_error(
+    schema: GraphQLSchema, operation: OperationDefinitionNode
+) -> GraphQLError | None:
+    kind = operation.operation
+    if kind == OperationType.QUERY and schema.query_type is None:
+        return GraphQLError(NO_QUERY_TYPE, operation)
+    if kind == OperationType.MUTATION and schema.mutation_type is None:
+        return GraphQLError(NO_MUTATIONS, operation)
+    if kind == OperationType.SUBSCRIPTION and schema.subscription_type is None:
+        return GraphQLError(NO_SUBSCRIPTIONS, operation)
+    return None
+
+
+def _refused(errors: list[GraphQLError]) -> Outcome:
+    return Outcome(ExecutionResult(None, errors), True)
+
+
 def run(
     schema: GraphQLSchema,
     checked: CheckedDocument,
@@ -31,18 +104,56 @@ def run(
     context: Any,
     middleware: list[Any] | None = None,
 ) -> Outcome:
-    if checked.document is None:
-        return Outcome(ExecutionResult(None, list(checked.errors)), True)
-    built = ExecutionContext.build(
-        schema, checked.document, None, context, variables, operation_name, middleware=middleware
-    )
-    if isinstance(built, list):
-        return Outcome(ExecutionResult(None, built), True)
-    mutation = built.operation.operation == OperationType.MUTATION
+    document = checked.parsed
+    if document is None:
+        return _refused(list(checked.errors))
+    if not has_operation(document, operation_name):
+        reason = ClientSafeError(NO_OPERATION_TYPE, category="request")
+        return _refused([GraphQLError(NO_OPERATION_TYPE, original_error=reason)])
+    if checked.errors:
+        return _refused(list(checked.errors))
+    operation = select_operation(document, operation_name)
+    if isinstance(operation, GraphQLError):
+        return _refused([operation])
+    values, errors = coerce_variables(schema, operation, variables or {})
+    if errors:
+        return _refused(errors)
+    mutation = operation.operation == OperationType.MUTATION
+    refused = _root_type_error(schema, operation)
+    if refused is not None:
+        return Outcome(ExecutionResult(None, [refused]), False, mutation)
+    execution = _context(schema, document, operation, values, context, middleware)
     try:
-        data = built.execute_operation(built.operation, None)
-    except GraphQLError as error:  # a non-null root field failed: keep the earlier errors too
-        return Outcome(ExecutionResult(None, [*built.errors, error]), False, mutation)
+        data = execution.execute_operation(operation, None)
+    except GraphQLError as error:
+        return Outcome(ExecutionResult(None, [*execution.errors, error]), False, mutation)
     if not isinstance(data, dict | type(None)):
         raise RuntimeError("Asynchronous resolvers are not supported")
-    return Outcome(built.build_response(data, built.errors), False, mutation)
+    return Outcome(ExecutionResult(data, execution.errors or None), False, mutation)
+
+
+def _context(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    values: dict[str, Any],
+    context: Any,
+    middleware: list[Any] | None,
+) -> ExecutionContext:
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return ExecutionContext(
+        schema,
+        fragments,
+        None,
+        context,
+        operation,
+        values,
+        default_field_resolver,
+        default_type_resolver,
+        default_field_resolver,
+        [],
+        MiddlewareManager(*middleware) if middleware else None,
+        None,
+    )

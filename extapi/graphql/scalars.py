@@ -1,4 +1,8 @@
-"""Parsing and serialising the shared custom scalars (Moodle's PARAM_* cleaners, in spirit)."""
+"""Parsing and serialising the shared custom scalars (Moodle's PARAM_* cleaners, in spirit).
+
+A value a scalar refuses raises ``ValidationError("Invalid parameter value detected")``,
+Totara's ``invalid_parameter_exception``: an internal error, unlike graphql's own scalars.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,25 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, ValueNode
-from graphql.language import IntValueNode, StringValueNode
+from graphql import GraphQLScalarType, GraphQLSchema, ValueNode
+from graphql.language import BooleanValueNode, FloatValueNode, IntValueNode, StringValueNode
 from graphql.pyutils import Undefined
 
-__all__ = ["bind_scalars"]
+from extapi.errors import CodingError, ValidationError
+
+__all__ = ["bind_scalars", "TOTARA_SCALARS", "INVALID_PARAMETER"]
 
 _DIGITS = re.compile(r"^\s*\d+\s*$")
 _TAGS = re.compile(r"<[^>]*>")
-_USERNAME_STRIP = re.compile(r"[^a-z0-9_\-.@]")
+# What Moodle's clean_param(PARAM_USERNAME) leaves unchanged (extendedusernamechars off).
+_CLEAN_USERNAME = re.compile(r"[-.@_a-z0-9]+")
+# validate_email(): the WHATWG pattern; PHP's "$" also matches before a final newline.
+_EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\n?"
+)
 INVALID_PARAMETER = "Invalid parameter value detected"
+ARRAY_PARAMETER = "clean_param() can not process arrays, please use clean_param_array() instead."
 
 
 def _literal(node: ValueNode) -> Any:
@@ -36,12 +49,12 @@ def parse_id(value: Any) -> int | None:
     if value is None or value in ("", 0, "0"):
         return None
     if isinstance(value, bool):
-        raise GraphQLError(INVALID_PARAMETER)
+        raise ValidationError(INVALID_PARAMETER)
     if isinstance(value, int) and value > 0:
         return value
     if isinstance(value, str) and _DIGITS.match(value):
         return int(value)
-    raise GraphQLError(INVALID_PARAMETER)
+    raise ValidationError(INVALID_PARAMETER)
 
 
 def parse_date(value: Any) -> int | str | None:
@@ -49,7 +62,7 @@ def parse_date(value: Any) -> int | str | None:
     if value is None or value in ("", 0, "0"):
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise GraphQLError("Invalid date format")
+        raise ValidationError(INVALID_PARAMETER)
     return value
 
 
@@ -57,28 +70,38 @@ def parse_integer(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise GraphQLError(INVALID_PARAMETER)
+        raise ValidationError(INVALID_PARAMETER)
     if isinstance(value, int):
         return value
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
         return int(value)
-    raise GraphQLError(INVALID_PARAMETER)
+    raise ValidationError(INVALID_PARAMETER)
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
-        raise GraphQLError(INVALID_PARAMETER)
+        raise ValidationError(INVALID_PARAMETER)
+    return value
+
+
+def _clean_param(value: Any, clean: re.Pattern[str]) -> str | None:
+    """Totara's param_email / param_username: ``None`` and ``""`` mean none; any other value
+    must already be what cleaning it would give, or it is refused (never rewritten)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict | list):
+        raise CodingError(ARRAY_PARAMETER)
+    if not isinstance(value, str) or not clean.fullmatch(value):
+        raise ValidationError(INVALID_PARAMETER)
     return value
 
 
 def parse_email(value: Any) -> str | None:
-    text = _text(value).strip() if value is not None else ""
-    return text or None
+    return _clean_param(value, _EMAIL)
 
 
 def parse_username(value: Any) -> str | None:
-    text = _text(value).strip().lower() if value is not None else ""
-    return _USERNAME_STRIP.sub("", text) or None
+    return _clean_param(value, _CLEAN_USERNAME)
 
 
 def parse_text(value: Any) -> str | None:
@@ -97,9 +120,23 @@ _SCALARS: dict[str, tuple[Parser, Parser]] = {
 }
 
 
-def _literal_parser(parse: Parser) -> Callable[..., Any]:
+def _text_literal(node: ValueNode) -> Any:
+    """Totara hands a literal's text to the cleaner (the number 5 arrives as "5")."""
+    if isinstance(node, StringValueNode | IntValueNode | FloatValueNode | BooleanValueNode):
+        return node.value
+    return Undefined
+
+
+TOTARA_SCALARS = frozenset(_SCALARS)
+_TEXT_LITERALS = frozenset({"param_email", "param_username"})
+
+
+def _literal_parser(parse: Parser, read: Callable[[ValueNode], Any]) -> Callable[..., Any]:
     def parse_literal(node: ValueNode, _variables: Any = None) -> Any:
-        return parse(_literal(node))
+        value = read(node)
+        if value is Undefined:
+            raise ValidationError(INVALID_PARAMETER)
+        return parse(value)
 
     return parse_literal
 
@@ -111,4 +148,5 @@ def bind_scalars(schema: GraphQLSchema) -> None:
             continue
         scalar.serialize = serialize  # type: ignore[method-assign,assignment]
         scalar.parse_value = parse  # type: ignore[method-assign,assignment]
-        scalar.parse_literal = _literal_parser(parse)  # type: ignore[method-assign]
+        read = _text_literal if name in _TEXT_LITERALS else _literal
+        scalar.parse_literal = _literal_parser(parse, read)  # type: ignore[method-assign]

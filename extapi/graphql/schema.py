@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, build_ast_schema, parse
 
-from extapi.graphql.resolvers import hierarchy, jobs, status, users
+from extapi.graphql.resolvers import hierarchy, jobs, placeholders, status, users
 from extapi.graphql.scalars import bind_scalars
 
 __all__ = ["build_schema", "assemble_schema", "schema_sdl", "RESOLVERS"]
@@ -30,6 +30,7 @@ RESOLVERS.update(status.RESOLVERS)  # each area module exports its own mapping
 RESOLVERS.update(users.RESOLVERS)
 RESOLVERS.update(hierarchy.RESOLVERS)
 RESOLVERS.update(jobs.RESOLVERS)
+RESOLVERS.update(placeholders.RESOLVERS)
 
 
 def schema_sdl() -> str:

@@ -8,7 +8,8 @@ Every resolved field costs points by the object type it belongs to:
 * a field of a *result wrapper* costs nothing: a wrapper is an object type whose name ends
   with ``_result`` (``core_user_users_result``, ``core_user_delete_user_result`` ...);
 * introspection costs nothing: types named ``__*`` and the fields ``__typename``,
-  ``__schema`` and ``__type``.
+  ``__schema`` and ``__type``; nor do the reserved ``placeholder_query`` and
+  ``placeholder_mutation``.
 
 So ``{ totara_webapi_status { status timestamp } }`` costs 5 + 1 + 1 = 7, and listing ten
 users with ``items { id firstname lastname }`` costs 5 + 10 x 3 = 35.
@@ -45,7 +46,10 @@ WRAPPER_SUFFIX = "_result"
 CATEGORY = "query_complexity"
 
 # Introspection fields may be selected on any type, the root types included: they are free.
-_FREE_FIELDS = frozenset({"__typename", "__schema", "__type"})
+# So are Totara's reserved root fields, which fail before they cost anything.
+_FREE_FIELDS = frozenset(
+    {"__typename", "__schema", "__type", "placeholder_query", "placeholder_mutation"}
+)
 
 _TABLES: WeakKeyDictionary[GraphQLSchema, dict[str, int]] = WeakKeyDictionary()
 

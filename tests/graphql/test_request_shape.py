@@ -96,9 +96,11 @@ def test_operation_name_picks_the_operation(http, token):
     assert body == {"data": {"__typename": "Query"}}
 
 
-def test_unknown_operation_name_is_a_graphql_error(http, token):
+def test_operation_name_not_in_the_document_is_a_request_error(http, token):
     body = graphql(http, token, {"query": STATUS, "operationName": "other"}).json()
-    assert body["errors"][0]["message"] == "Unknown operation named 'other'."
+    assert body["errors"] == [
+        {"message": "Failed to determine operation type", "extensions": {"category": "request"}}
+    ]
     assert "data" not in body
 
 
@@ -152,7 +154,7 @@ def test_batch_answers_each_operation_in_order(http, token):
     body = graphql(http, token, batch).json()
     assert body[0] == OK
     assert body[1] == {"data": {"__typename": "Query"}}
-    assert body[2]["errors"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+    assert body[2]["errors"][0]["message"] == 'Cannot query field "nope" on type "Query".'
 
 
 def test_a_bad_element_fails_the_whole_batch(http, token):

@@ -106,7 +106,13 @@ def test_public_email_is_visible(runtime, call):
         ({"username": "u" * 101}, f"Field {'u' * 101} should be less than 100 characters"),
         ({"lastname": "l" * 201}, f"Field {'l' * 201} should be less than 200 characters"),
         ({"phone1": "1" * 21}, f"Field {'1' * 21} should be less than 20 characters"),
-        ({"email": "not-an-email"}, "Invalid email format: not-an-email"),
+        (
+            {"email": "not-an-email"},
+            # param_email refuses it while the variable is coerced (rule L3)
+            'Variable "$input" got invalid value {"username":"jdoe","email":"not-an-email",'
+            '"firstname":"Jane","lastname":"Doe","password":"Passw0rd!"}; '
+            "Expected type param_email at value.email; Invalid parameter value detected",
+        ),
         ({"url": "javascript:alert(1)"}, "Invalid url format: javascript:alert(1)"),
         ({"country": "XX"}, "Country does not exist: XX"),
         ({"timezone": "Mars/Base"}, "Timezone does not exist: Mars/Base"),

@@ -1,0 +1,182 @@
+"""Syntax errors in graphql-php's words: a parser that describes tokens the graphql-php way
+(``Unexpected Name "x"``, no trailing period) and lexer messages rewritten from the character
+at the error position."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, Source
+from graphql.language import Token, TokenKind
+from graphql.language.lexer import Lexer
+from graphql.language.parser import Parser
+
+__all__ = ["PhpParser", "parse_document"]
+
+
+def _describe(token: Token) -> str:
+    """graphql-php ``Token::getDescription``: the kind, then the value in double quotes."""
+    return token.kind.value + ("" if token.value is None else f' "{token.value}"')
+
+
+def _print_char(char: str) -> str:
+    """graphql-php ``Utils::printCharCode``."""
+    if not char:
+        return "<EOF>"
+    code = ord(char)
+    if code < 0x7F:
+        return json.dumps(char).replace("/", "\\/")
+    return f'"\\u{code:x}"'
+
+
+class _PhpLexer(Lexer):
+    """graphql-php reads ``1a`` as the number 1 and the name ``a``; graphql-core refuses a
+    number followed by a name start or a dot. Reading the number alone restores the former."""
+
+    def read_number(self, start: int, first_char: str) -> Token:
+        body = self.source.body
+        position = start + (1 if first_char == "-" else 0)
+        char = body[position : position + 1]
+        is_float = False
+        if char == "0":
+            position += 1
+            if body[position : position + 1].isdigit():
+                raise _lexer_error(
+                    self.source, position, "Invalid number, unexpected digit after 0"
+                )
+        else:
+            position = self._digits(position)
+        if body[position : position + 1] == ".":
+            is_float = True
+            position = self._digits(position + 1)
+        if body[position : position + 1] in ("E", "e"):
+            is_float = True
+            position += 1
+            if body[position : position + 1] in ("+", "-"):
+                position += 1
+            position = self._digits(position)
+        kind = TokenKind.FLOAT if is_float else TokenKind.INT
+        return self.create_token(kind, start, position, body[start:position])
+
+    def read_string(self, start: int) -> Token:
+        self._refuse_control_characters(start + 1, block=False)
+        return super().read_string(start)
+
+    def read_block_string(self, start: int) -> Token:
+        self._refuse_control_characters(start + 3, block=True)
+        return super().read_block_string(start)
+
+    def _refuse_control_characters(self, position: int, block: bool) -> None:
+        """graphql-php refuses control characters other than tab inside a string (and line
+        breaks inside a block string); graphql-core lets them through."""
+        body = self.source.body
+        allowed = "\t\n\r" if block else "\t"
+        while position < len(body):
+            char = body[position]
+            if char == '"' and (not block or body.startswith('"""', position)):
+                return
+            if char in "\n\r" and not block:
+                return
+            if char == "\\":
+                position += 2 if not block or not body.startswith('\\"""', position) else 4
+                continue
+            if char < " " and char not in allowed:
+                message = f"Invalid character within String: {_print_char(char)}"
+                raise GraphQLSyntaxError(self.source, position, message)
+            position += 1
+
+    def _digits(self, position: int) -> int:
+        body = self.source.body
+        if not "0" <= body[position : position + 1] <= "9":
+            raise _lexer_error(self.source, position, "Invalid number, expected digit but got")
+        while position < len(body) and "0" <= body[position] <= "9":
+            position += 1
+        return position
+
+
+def _lexer_error(source: Source, position: int, text: str) -> GraphQLSyntaxError:
+    return GraphQLSyntaxError(
+        source, position, f"{text}: {_print_char(source.body[position : position + 1])}"
+    )
+
+
+class PhpParser(Parser):
+    """graphql-core's parser with graphql-php's token descriptions and lexer messages."""
+
+    def __init__(self, source: str, max_tokens: int | None = None) -> None:
+        super().__init__(source, no_location=False, max_tokens=max_tokens)
+        self._lexer = _PhpLexer(self._lexer.source)
+
+    def expect_token(self, kind: TokenKind) -> Token:
+        token = self._lexer.token
+        if token.kind != kind:
+            raise self._error(token, f"Expected {kind.value}, found {_describe(token)}")
+        return super().expect_token(kind)
+
+    def expect_keyword(self, value: str) -> None:
+        token = self._lexer.token
+        if token.kind != TokenKind.NAME or token.value != value:
+            raise self._error(token, f'Expected "{value}", found {_describe(token)}')
+        super().expect_keyword(value)
+
+    def unexpected(self, at_token: Token | None = None) -> GraphQLError:
+        token = at_token or self._lexer.token
+        return self._error(token, f"Unexpected {_describe(token)}")
+
+    def _error(self, token: Token, description: str) -> GraphQLSyntaxError:
+        return GraphQLSyntaxError(self._lexer.source, token.start, description)
+
+
+def parse_document(text: str, max_tokens: int | None = None) -> DocumentNode:
+    """Parse ``text``; a syntax error carries graphql-php's description."""
+    try:
+        return PhpParser(text, max_tokens).parse_document()
+    except GraphQLSyntaxError as error:
+        raise _php_lexer_error(error) from None
+
+
+def _token_after(source: Source, position: int) -> Token:
+    lexer = _PhpLexer(source)
+    token = lexer.advance()
+    while token.kind != TokenKind.EOF and token.start <= position:
+        token = lexer.advance()
+    return token
+
+
+_CONST_VARIABLE = re.compile(r"^Unexpected variable '\$.*' in constant value\.$")
+_LEXER_TEXT = re.compile(
+    r"^(Unexpected character|Invalid character|Invalid Unicode escape|Unexpected variable"
+    r"|Unexpected description)"
+)
+
+
+def _php_lexer_error(error: GraphQLSyntaxError) -> GraphQLSyntaxError:
+    """Rewrite a graphql-core lexer message from the source character it points at."""
+    description = error.description
+    source = error.source
+    position = list(error.positions)[0] if error.positions else 0
+    if source is None or not _LEXER_TEXT.match(description):
+        return error
+    char = source.body[position : position + 1]
+    text = description
+    if description.startswith(("Unexpected character", "Invalid character:")):
+        code = ord(char)
+        text = (
+            f"Cannot contain the invalid character {_print_char(char)}"
+            if code < 0x20 and char not in "\t\n\r"
+            else f"Cannot parse the unexpected character {_print_char(char)}."
+        )
+    elif description.startswith("Invalid character within String"):
+        text = f"Invalid character within String: {_print_char(char)}"
+    elif description.startswith(("Invalid character escape", "Invalid Unicode escape")):
+        escape = re.search(r"'(.*)'\.$", description)
+        text = "Invalid character escape sequence: " + (escape.group(1) if escape else "")
+    elif _CONST_VARIABLE.match(description):
+        text = "Unexpected $"
+    elif description.startswith("Unexpected description"):
+        # graphql-php reads a description as the start of a type definition and then
+        # refuses the keyword after it.
+        token = _token_after(source, position)
+        return GraphQLSyntaxError(source, token.start, f"Unexpected {_describe(token)}")
+    return GraphQLSyntaxError(source, position, text)
