@@ -1,4 +1,7 @@
-"""How graphql-php 14 (and PHP under it) prints values inside its messages.
+"""How Totara's PHP sees decoded request values, and how graphql-php 14 prints them.
+
+One home for both: PHP's ``empty()`` and array indexing (the request-shape rules), and the
+printing used inside messages.
 
 Totara decodes a request with ``json_decode(..., true)``, so a JSON object reaches graphql-php
 as a PHP array. These helpers reproduce what PHP then prints: ``json_encode`` (``/`` as ``\\/``,
@@ -8,7 +11,8 @@ non-ASCII as ``\\uXXXX``, an empty object as ``[]``), graphql-php's ``printSafe`
 
 from __future__ import annotations
 
-import json
+import math
+from decimal import Decimal
 from typing import Any
 
 from graphql import (
@@ -25,6 +29,9 @@ from graphql import (
 )
 
 __all__ = [
+    "php_empty",
+    "php_index",
+    "php_float_string",
     "php_json",
     "php_string",
     "print_safe",
@@ -42,39 +49,107 @@ def is_php_list(value: dict[str, Any]) -> bool:
     return all(key == str(index) for index, key in enumerate(value))
 
 
-def _php_float(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
-        return f"{value:.1f}"
-    return repr(value)
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n"}
+_ESCAPES.update({"\r": "\\r", "\t": "\\t"})
+
+
+def php_empty(value: Any) -> bool:
+    """PHP's ``empty()``: null, false, 0, 0.0, "", "0" and empty arrays (lists or objects)."""
+    if value is None or value is False:
+        return True
+    if type(value) is str:
+        return value == "" or value == "0"
+    if value is True:
+        return False
+    return not value if isinstance(value, int | float | list | dict) else False
+
+
+def php_index(value: Any, key: int) -> Any:
+    """``$value[key]`` for a decoded array: a list position or the object member whose name
+    PHP turns into that integer key (only the canonical decimal form does)."""
+    if isinstance(value, list):
+        return value[key] if 0 <= key < len(value) else None
+    if isinstance(value, dict):
+        return value.get(str(key))
+    return None
+
+
+def php_float_string(value: float) -> str:
+    """A float cast to a PHP string: 14 significant digits, ``1.0E+25`` style exponents."""
+    return _gcvt(value, 14, "E")
+
+
+def _gcvt(value: float, precision: int, exponent: str) -> str:
+    """PHP's float formatting: ``precision`` significant digits (17 means the shortest form
+    that reads back the same), plain notation unless the exponent is below -4 or reaches
+    ``precision``."""
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return sign + "0"
+    text = repr(abs(value)) if precision == 17 else f"{abs(value):.{precision - 1}e}"
+    parts = Decimal(text).normalize().as_tuple()
+    digits = "".join(map(str, parts.digits))
+    point = len(digits) + int(parts.exponent)
+    if point < -3 or point > precision:
+        power = point - 1
+        mantissa = digits[0] + "." + (digits[1:] or "0")
+        return f"{sign}{mantissa}{exponent}{'+' if power >= 0 else '-'}{abs(power)}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if len(digits) <= point:
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def _encode_string(text: str) -> str:
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif code < 0x20:
+            out.append(f"\\u{code:04x}")
+        elif code < 0x80:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def php_json(value: Any) -> str:
-    """PHP ``json_encode`` with default flags."""
+    """PHP ``json_encode`` with default flags: ``/`` and non-ASCII escaped, objects whose
+    member names are 0, 1, 2 ... in order written as lists, empty objects as ``[]``."""
+    if isinstance(value, dict):
+        if is_php_list(value):
+            return "[" + ",".join(php_json(item) for item in value.values()) + "]"
+        members = (f"{_encode_string(str(k))}:{php_json(v)}" for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(php_json(item) for item in value) + "]"
+    if isinstance(value, str):
+        return _encode_string(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return _gcvt(value, 17, "e")
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        return _php_float(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=True).replace("/", "\\/")
-    if isinstance(value, dict):
-        if is_php_list(value):
-            return "[" + ",".join(php_json(item) for item in value.values()) + "]"
-        members = (f"{php_json(str(key))}:{php_json(item)}" for key, item in value.items())
-        return "{" + ",".join(members) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(php_json(item) for item in value) + "]"
-    return php_json(str(value))
+    return _encode_string(str(value))
 
 
 def php_string(value: int | float) -> str:
     """PHP's ``(string)`` cast of a number."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value) if isinstance(value, int) else repr(value)
+    return str(value) if isinstance(value, int) else php_float_string(value)
 
 
 def _print_scalar(value: Any) -> str | None:

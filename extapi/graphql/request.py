@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from extapi.errors import CodingError, RequestError
-from extapi.graphql.php_json import php_empty, php_index, print_safe_json
+from extapi.graphql.phpvalues import php_empty, php_index, print_safe_json
 
 __all__ = [
     "Operation",
