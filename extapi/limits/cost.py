@@ -7,6 +7,7 @@ Every resolved field costs points by the object type it belongs to:
   ``totara_job_job_assignment``, the hierarchy types ...);
 * a field of a *result wrapper* costs nothing: a wrapper is an object type whose name ends
   with ``_result`` (``core_user_users_result``, ``core_user_delete_user_result`` ...);
+* nor does a type Totara resolves without a type resolver (``core_user_custom_field``);
 * introspection costs nothing: types named ``__*`` and the fields ``__typename``,
   ``__schema`` and ``__type``; nor do the reserved ``placeholder_query`` and
   ``placeholder_mutation``.
@@ -51,12 +52,16 @@ _FREE_FIELDS = frozenset(
     {"__typename", "__schema", "__type", "placeholder_query", "placeholder_mutation"}
 )
 
+# Object types that Totara resolves without a type resolver class of their own (their fields
+# are read straight off the parent's data), so they cost nothing either.
+_UNRESOLVED_TYPES = frozenset({"core_user_custom_field"})
+
 _TABLES: WeakKeyDictionary[GraphQLSchema, dict[str, int]] = WeakKeyDictionary()
 
 
 def _type_cost(schema: GraphQLSchema, type_: GraphQLObjectType) -> int:
     name = type_.name
-    if name.startswith("__") or name.endswith(WRAPPER_SUFFIX):
+    if name.startswith("__") or name.endswith(WRAPPER_SUFFIX) or name in _UNRESOLVED_TYPES:
         return 0
     if type_ is schema.query_type:
         return QUERY_ROOT_COST
