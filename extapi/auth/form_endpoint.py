@@ -16,7 +16,14 @@ from extapi.auth.oauth_errors import AccessDenied, InvalidRequest, OAuthError
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, read_body, send_bytes
 from extapi.runtime import Runtime
 
-__all__ = ["FormEndpoint", "NO_STORE", "API_DISABLED", "send_error", "check_api_enabled"]
+__all__ = [
+    "FormEndpoint",
+    "NO_STORE",
+    "API_DISABLED",
+    "send_error",
+    "check_api_enabled",
+    "required_param",
+]
 
 API_DISABLED = "'totara_api' feature is not enabled."
 _CHALLENGE = b'Basic realm="extapi", charset="UTF-8"'
@@ -32,6 +39,13 @@ def check_api_enabled(runtime: Runtime) -> None:
     """With the API feature off, every OAuth endpoint answers as Totara's token endpoint."""
     if not runtime.current_settings().api_enabled:
         raise AccessDenied(API_DISABLED)
+
+
+def required_param(form: dict[str, str], name: str) -> str:
+    value = form.get(name)
+    if value is None:
+        raise InvalidRequest(f"Check the `{name}` parameter")
+    return value
 
 
 class FormEndpoint:

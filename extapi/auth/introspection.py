@@ -13,13 +13,13 @@ account is not disclosed.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from extapi.auth.client_auth import authenticate_client, credentials
-from extapi.auth.form_endpoint import FormEndpoint, check_api_enabled
+from extapi.auth.form_endpoint import FormEndpoint, check_api_enabled, required_param
 from extapi.auth.metadata import issuer
-from extapi.auth.revocation import required_token
 from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
 from extapi.db.tables import access_tokens
 from extapi.errors import AuthenticationError
@@ -56,15 +56,20 @@ def introspect(
     ).first()
     if row is None:  # revoked between the two reads
         return INACTIVE
+    return _active(row, caller.client_id, iss)
+
+
+def _active(row: Any, client_id: str, iss: str) -> dict[str, object]:
+    """The members of an active token, in the order RFC 7662 section 2.2 lists them."""
     answer: dict[str, object] = {"active": True}
     if row.scope:
         answer["scope"] = row.scope
     answer.update(
-        client_id=caller.client_id,
+        client_id=client_id,
         token_type="Bearer",
         exp=int(row.expires),
         iat=int(row.time_created),
-        sub=caller.client_id,
+        sub=client_id,
         iss=iss,
     )
     return answer
@@ -78,5 +83,5 @@ class IntrospectionEndpoint(FormEndpoint):
         check_api_enabled(runtime)
         with runtime.engine.begin() as conn:
             client = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
-            token = required_token(form)
+            token = required_param(form, "token")
             return introspect(conn, runtime, int(client.id), token, issuer(runtime, scope))

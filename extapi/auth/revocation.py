@@ -11,14 +11,13 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete
 
 from extapi.auth.client_auth import authenticate_client, credentials
-from extapi.auth.form_endpoint import FormEndpoint, check_api_enabled
-from extapi.auth.oauth_errors import InvalidRequest
+from extapi.auth.form_endpoint import FormEndpoint, check_api_enabled, required_param
 from extapi.auth.secrets import SecretHasher
 from extapi.db import revision
 from extapi.db.tables import access_tokens
 from extapi.http import Scope
 
-__all__ = ["RevocationEndpoint", "revoke_token", "required_token"]
+__all__ = ["RevocationEndpoint", "revoke_token"]
 
 
 def revoke_token(conn: Connection, hasher: SecretHasher, client_pk: int, token: str) -> bool:
@@ -39,13 +38,6 @@ def revoke_token(conn: Connection, hasher: SecretHasher, client_pk: int, token: 
     return bool(deleted.rowcount)
 
 
-def required_token(form: dict[str, str]) -> str:
-    token = form.get("token")
-    if token is None:
-        raise InvalidRequest("Check the `token` parameter")
-    return token
-
-
 class RevocationEndpoint(FormEndpoint):
     only_post = "The revocation endpoint accepts only POST requests"
 
@@ -54,5 +46,5 @@ class RevocationEndpoint(FormEndpoint):
         check_api_enabled(runtime)
         with runtime.engine.begin() as conn:
             client = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
-            revoke_token(conn, runtime.hasher, int(client.id), required_token(form))
+            revoke_token(conn, runtime.hasher, int(client.id), required_param(form, "token"))
         return {}
