@@ -9,7 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from extapi.auth.introspection import IntrospectionEndpoint
+from extapi.auth.metadata import (
+    INTROSPECTION_PATH,
+    METADATA_PATH,
+    REVOCATION_PATH,
+    TOKEN_PATH,
+    MetadataEndpoint,
+)
 from extapi.auth.oauth import TokenEndpoint
+from extapi.auth.revocation import RevocationEndpoint
 from extapi.config import Config, load_config
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
@@ -20,13 +29,12 @@ from extapi.web.pages import build_pages
 
 __all__ = ["create_app", "create_app_from_env", "ExtapiApp"]
 
-TOKEN_PATH = "/totara/oauth2/token.php"
 GRAPHQL_PATH = "/api/graphql.php"
 
 
 class ExtapiApp:
-    """Sends the two API paths straight to their raw ASGI endpoints (the hot path skips the
-    router) and everything else to a Starlette app."""
+    """Sends the API and OAuth paths straight to their raw ASGI endpoints (the hot path skips
+    the router) and everything else to a Starlette app."""
 
     def __init__(self, runtime: Runtime, schema: GraphQLSchema | None = None) -> None:
         self.runtime = runtime
@@ -34,6 +42,9 @@ class ExtapiApp:
         self.fast: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             TOKEN_PATH: TokenEndpoint(runtime),
             GRAPHQL_PATH: GraphQLEndpoint(runtime, schema),
+            REVOCATION_PATH: RevocationEndpoint(runtime),
+            INTROSPECTION_PATH: IntrospectionEndpoint(runtime),
+            METADATA_PATH: MetadataEndpoint(runtime),
         }
         self.pages = build_pages(
             runtime,
@@ -68,6 +79,7 @@ async def _home(_request: Request) -> PlainTextResponse:
     return PlainTextResponse(
         "extapi: a Totara-compatible external API.\n"
         f"Token endpoint: POST {TOKEN_PATH}\nGraphQL endpoint: POST {GRAPHQL_PATH}\n"
+        f"OAuth server metadata: GET {METADATA_PATH}\n"
     )
 
 
