@@ -241,15 +241,15 @@ def _custom_field_values(
     changes: list[Mapping[str, Any]] | None,
     target: Mapping[str, Any] | None,
 ) -> dict[int, tuple[str, int] | None]:
-    """Validated custom field writes (None deletes), checked entry by entry in input order;
-    a later entry for the same field replaces an earlier one."""
+    """Validated custom field writes (None clears a value), checked entry by entry in input
+    order, stopping at the first problem; a later entry for the same field replaces an earlier
+    one."""
     if not changes:
         return {}
     defined = profile_fields.fields_by_shortname(conn)
     present = profile_fields.stored_field_ids(conn, target["id"]) if target else set()
     sees_hidden = actor.can("moodle/user:viewalldetails", target["tenant_id"] if target else None)
-    cleaned: dict[int, tuple[str, int] | None] = {}
-    errors: list[str] = []
+    writes: dict[int, tuple[str, int] | None] = {}
     for change in changes:
         deleting = bool(change.get("delete"))
         _check_delete_shape(change, deleting, creating=target is None)
@@ -262,24 +262,22 @@ def _custom_field_values(
                     "Can not delete the custom field value, as the value has not been set "
                     "for target user."
                 )
-            cleaned[field.id] = None
+            writes[field.id] = None
             continue
         if field.locked and not actor.can("moodle/user:update", None):
-            errors.append(f"{field.shortname}: This field is locked and can not be changed.")
-            continue
-        try:
-            cleaned[field.id] = profile_fields.clean_value(
-                field,
-                profile_fields.FieldChange(
-                    field.shortname, change.get("data"), change.get("data_format")
-                ),
-                actor.timezone,
+            raise ValidationError(
+                f"{field.shortname}: You do not have permission to set the value this locked "
+                "custom field."
             )
-        except ValidationError as exc:
-            errors.append(f"{field.shortname}: {exc.message}")
-    if errors:
-        raise ValidationError("Custom field errors: \n" + "\n".join(errors) + "\n")
-    return cleaned
+        entry = profile_fields.FieldChange(
+            field.shortname, change.get("data"), change.get("data_format")
+        )
+        profile_fields.check_input(field, entry)
+        writes.pop(field.id, None)
+        if entry.data is None and entry.data_format is None:
+            continue  # Totara saves nothing for an entry without data
+        writes[field.id] = profile_fields.stored_value(field, entry, actor.timezone)
+    return writes
 
 
 def _check_delete_shape(change: Mapping[str, Any], deleting: bool, creating: bool) -> None:

@@ -573,3 +573,272 @@ def test_f1_datetimeseconds_format(moment, expected):
 def test_f1_every_format_string(fmt, expected):
     timestamp = calendar.timegm((2026, 11, 5, 1, 53, 33, 0, 0, 0))
     assert format_date(timestamp, fmt, "UTC") == expected
+
+
+# --- custom profile fields: Totara's per-type input checks and what each type stores ------------
+CUSTOM = """
+mutation create_user($input: core_user_create_user_input!) {
+  core_user_create_user(input: $input) {
+    user { username custom_fields { shortname data data_format data_type } }
+  }
+}
+"""
+CUSTOM_UPDATE = """
+mutation update_user($target: core_user_user_reference!, $input: core_user_update_user_input!) {
+  core_user_update_user(target_user: $target, input: $input) {
+    user { username custom_fields { shortname data data_format data_type } }
+  }
+}
+"""
+
+
+@pytest.fixture
+def every_type(runtime) -> None:
+    with runtime.engine.begin() as conn:
+        profile_fields.add_field(conn, "fte", "Full time", "checkbox")
+        profile_fields.add_field(conn, "grade", "Grade", "menu", ["A", "B", "1"])
+        profile_fields.add_field(conn, "code", "Code", "text")
+        profile_fields.add_field(conn, "notes", "Notes", "textarea")
+        profile_fields.add_field(conn, "shift", "Shift", "datetime")
+        profile_fields.add_field(conn, "start", "Start", "date")
+        profile_fields.add_field(conn, "badge", "Badge", "text", locked=True)
+
+
+def _custom_values(body: dict[str, Any], key: str = "core_user_create_user") -> dict[str, Any]:
+    assert "errors" not in body, body
+    return {f["shortname"]: f for f in body["data"][key]["user"]["custom_fields"]}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"shortname": "fte", "data": "yes"}, "You must pass 0 or 1 for data for checkbox fields."),
+        (
+            {"shortname": "fte", "data": "true"},
+            "You must pass 0 or 1 for data for checkbox fields.",
+        ),
+        ({"shortname": "fte"}, "You must pass 0 or 1 for data for checkbox fields."),
+        (
+            {"shortname": "fte", "data": "1", "data_format": 1},
+            "data_format should not be passed for checkbox fields.",
+        ),
+        ({"shortname": "grade", "data": " "}, "You must pass a valid menu option."),
+        ({"shortname": "grade", "data": "a"}, "You must pass a valid menu option."),
+        (
+            {"shortname": "grade", "data": "A", "data_format": 2},
+            "data_format should not be passed for menu fields.",
+        ),
+        (
+            {"shortname": "code", "data": "x", "data_format": 0},
+            "data_format should not be passed for text fields.",
+        ),
+        (
+            {"shortname": "code", "data": "x" * 2049},
+            "The data must have less than 2048 characters.",
+        ),
+        (
+            {"shortname": "notes", "data": "<p>x</p>"},
+            "data_format is required for textarea fields.",
+        ),
+        ({"shortname": "notes", "data": "x", "data_format": 3}, "Unrecognised data_format: 3."),
+        (
+            {"shortname": "notes", "data": "{}", "data_format": 5},
+            "data_format set to JSON but data does not appear to be in JSON format.",
+        ),
+        (
+            {"shortname": "shift", "data": " "},
+            "Date must be provided in format YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.",
+        ),
+        (
+            {"shortname": "shift", "data": "0"},
+            "Date must be provided in format YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.",
+        ),
+        (
+            {"shortname": "shift", "data": "2024-01-01", "data_format": 1},
+            "data_format should not be passed for datetime fields.",
+        ),
+        (
+            {"shortname": "shift", "data": "2024-01"},
+            "Date format should be YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.",
+        ),
+        (
+            {"shortname": "shift", "data": "2024-01-01-8-30"},
+            "Date format should be YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.",
+        ),
+        (
+            {"shortname": "shift", "data": "24-01-01-08-30-00"},
+            "Date format should be YYYY-MM-DD-HH-MM-SS.",
+        ),
+        (
+            {"shortname": "shift", "data": "2024/01/01"},
+            "Date format should be YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.",
+        ),
+        ({"shortname": "shift", "data": "24-01-01"}, "Date format should be YYYY-MM-DD."),
+        (
+            {"shortname": "shift", "data": "2024-01-01-24-00-00"},
+            "You must pass valid time values that represent an actual 24 hour time.",
+        ),
+        (
+            {"shortname": "shift", "data": "2023-02-29"},
+            "You must pass valid date values that represent an actual date.",
+        ),
+        (
+            {"shortname": "shift", "data": "1899-12-31"},
+            "Date given has year 1899 which is less than minimum of 1900 allowed for field.",
+        ),
+        (
+            {"shortname": "shift", "data": "2051-01-01-00-00-00"},
+            "Date given has year 2051 which is more than maximum of 2050 allowed for field.",
+        ),
+        (
+            {"shortname": "start", "data": "2024-01-01", "data_format": 9},
+            "Unrecognised data_format: 9.",
+        ),
+    ],
+)
+def test_custom_field_input_texts(call, every_type, entry, message):
+    # given one bad entry
+    body = call(CUSTOM, input=_new("cf", custom_fields=[entry]))
+    # then Totara's text comes back, after the field's shortname
+    assert _reason(body) == f"{entry['shortname']}: {message}"
+
+
+def test_custom_field_first_bad_entry_wins(call, every_type):
+    entries = [
+        {"shortname": "code", "data": "fine"},
+        {"shortname": "grade", "data": "Z"},
+        {"shortname": "fte", "data": "2"},
+    ]
+    assert _reason(call(CUSTOM, input=_new("cf", custom_fields=entries))) == (
+        "grade: You must pass a valid menu option."
+    )
+
+
+def test_custom_field_values_as_stored_and_returned(call, every_type):
+    doc = '{"type":"doc","content":[]}'
+    entries = [
+        {"shortname": "fte", "data": "0"},
+        {"shortname": "grade", "data": "1.0"},  # PHP's loose comparison names option "1"
+        {"shortname": "code", "data": "  <b>kept</b>  "},
+        {"shortname": "notes", "data": doc, "data_format": 5},
+        {"shortname": "shift", "data": "2024-3-1-8-30-0"},
+        {"shortname": "start", "data": "2024-02-29"},
+    ]
+    got = _custom_values(call(CUSTOM, input=_new("cf", custom_fields=entries)))
+    assert got["fte"] == {
+        "shortname": "fte",
+        "data": "0",
+        "data_format": 0,
+        "data_type": "checkbox",
+    }
+    assert got["grade"]["data"] == "1"
+    assert got["code"]["data"] == "  <b>kept</b>  "
+    assert (got["notes"]["data"], got["notes"]["data_format"]) == (doc, 5)
+    assert got["shift"]["data"] == str(calendar.timegm((2024, 3, 1, 8, 30, 0)))
+    assert got["start"]["data"] == str(calendar.timegm((2024, 2, 29, 12, 0, 0)))
+
+
+def test_custom_field_date_only_datetime_is_midnight(call, every_type):
+    got = _custom_values(
+        call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "shift", "data": "2024-03-01"}]))
+    )
+    assert got["shift"]["data"] == str(calendar.timegm((2024, 3, 1, 0, 0, 0)))
+
+
+@pytest.mark.parametrize(
+    ("data", "day"),
+    [
+        ("1800-01-01", (1800, 1, 1)),  # a date field has no year range
+        ("2023-02-29", (2023, 3, 1)),  # rolled over as PHP's mktime does
+        ("2024-13-01", (2025, 1, 1)),
+        ("1709208000", (2024, 2, 29)),  # a Unix time names its UTC day
+    ],
+)
+def test_custom_field_date_values(call, every_type, data, day):
+    got = _custom_values(
+        call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "start", "data": data}]))
+    )
+    assert got["start"]["data"] == str(calendar.timegm((*day, 12, 0, 0)))
+
+
+def test_custom_field_empty_date_clears_the_value(call, every_type):
+    _custom_values(
+        call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "start", "data": "2024-01-01"}]))
+    )
+    body = call(
+        CUSTOM_UPDATE,
+        target={"username": "cf"},
+        input={"custom_fields": [{"shortname": "start", "data": ""}]},
+    )
+    assert "start" not in _custom_values(body, "core_user_update_user")
+
+
+def test_custom_field_entry_without_data_changes_nothing(call, every_type):
+    _custom_values(
+        call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "code", "data": "x"}]))
+    )
+    body = call(
+        CUSTOM_UPDATE, target={"username": "cf"}, input={"custom_fields": [{"shortname": "code"}]}
+    )
+    assert _custom_values(body, "core_user_update_user")["code"]["data"] == "x"
+
+
+def test_custom_field_delete_on_update(call, every_type):
+    _custom_values(
+        call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "code", "data": "x"}]))
+    )
+    body = call(
+        CUSTOM_UPDATE,
+        target={"username": "cf"},
+        input={"custom_fields": [{"shortname": "code", "delete": True}]},
+    )
+    assert _custom_values(body, "core_user_update_user") == {}
+
+
+def test_custom_field_locked_needs_user_update(runtime, http, every_type):
+    # given a client that may create users but not hold moodle/user:update
+    with runtime.engine.begin() as conn:
+        roles.create_role(conn, "creator", "Creator")
+        for cap in ("moodle/user:create", "moodle/user:viewalldetails"):
+            roles.set_permission(conn, "creator", cap, roles.ALLOW)
+    call = _caller(http, make_api_client(runtime, role="creator"))
+    body = call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "badge", "data": "x"}]))
+    assert _reason(body) == (
+        "badge: You do not have permission to set the value this locked custom field."
+    )
+
+
+def test_custom_field_locked_with_user_update(call, every_type):
+    got = _custom_values(
+        call(CUSTOM, input=_new("cf", custom_fields=[{"shortname": "badge", "data": "x"}]))
+    )
+    assert got["badge"]["data"] == "x"
+
+
+def test_custom_field_output_follows_field_visibility(runtime, http):
+    # given a tenant client that may list its tenant but not view all details
+    from tests.factories import make_tenant, make_user
+
+    tenant_id = make_tenant(runtime, "acme")
+    with runtime.engine.begin() as conn:
+        roles.create_role(conn, "lister", "Lister")
+        roles.set_permission(conn, "lister", "totara/tenant:viewparticipants", roles.ALLOW)
+        ids = {
+            visible: profile_fields.add_field(
+                conn, f"f{visible}", f"F{visible}", "text", visible=visible
+            )
+            for visible in (0, 1, 2)
+        }
+    member = make_user(runtime, "member", tenant_id=tenant_id)
+    client = make_api_client(runtime, tenant_id=tenant_id, role="lister")
+    with runtime.engine.begin() as conn:
+        for user_id in (member, client.user_id):
+            profile_fields.apply_changes(conn, user_id, {i: ("x", 0) for i in ids.values()})
+    # when it lists the users
+    query = "{ core_user_users { items { id custom_fields { shortname } } } }"
+    items = _listed(_caller(http, client)(query))["items"]
+    shown = {int(u["id"]): {f["shortname"] for f in u["custom_fields"]} for u in items}
+    # then another user shows only fields visible to all; its own record its private ones too,
+    # and hidden fields never
+    assert shown[member] == {"f2"}
+    assert shown[client.user_id] == {"f1", "f2"}

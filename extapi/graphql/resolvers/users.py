@@ -186,11 +186,14 @@ def resolve_interests(user: User, info: GraphQLResolveInfo) -> str | None:
 
 def resolve_custom_fields(user: User, info: GraphQLResolveInfo) -> list[dict[str, Any]] | None:
     ctx = _context(info)
-    # Fields visible to everyone show to anyone who can see the user; the others need
-    # moodle/user:viewalldetails (Totara 17.2 and later).
-    sees_hidden = user["id"] == ctx.principal.user_id or has_capability(
-        ctx.principal, "moodle/user:viewalldetails", user["tenant_id"]
-    )
+    # Fields visible to everyone show to anyone who can see the user; private ones to the user
+    # and holders of moodle/user:viewalldetails; hidden ones to those holders only.
+    sees_all = has_capability(ctx.principal, "moodle/user:viewalldetails", user["tenant_id"])
+    shown = {profile_fields.VISIBLE_TO_ALL}
+    if sees_all or user["id"] == ctx.principal.user_id:
+        shown.add(profile_fields.VISIBLE_TO_USER)
+    if sees_all:
+        shown.add(profile_fields.NOT_VISIBLE)
     values = _custom_fields(info).load(int(user["id"]))
     return [
         {
@@ -200,7 +203,7 @@ def resolve_custom_fields(user: User, info: GraphQLResolveInfo) -> list[dict[str
             "data_type": v["datatype"],
         }
         for v in values
-        if v["visible"] == profile_fields.VISIBLE_TO_ALL or sees_hidden
+        if v["visible"] in shown
     ]
 
 
