@@ -233,8 +233,8 @@ MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
         "address": 255,
         "city": 120,
         "url": 255,
-        "firstnamephonetic": 255,
         "lastnamephonetic": 255,
+        "firstnamephonetic": 255,
         "middlename": 255,
         "alternatename": 255,
     }

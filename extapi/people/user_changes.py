@@ -136,6 +136,7 @@ NOTAGS_FIELDS = (
     "calendartype",
 )
 TEXT_CLEANED_FIELDS = ("institution", "department", "address", "city")
+CHOICE_FIELDS = ("country", "timezone", "lang", "calendartype", "auth")
 _BLANK_CHECKED = ("firstname", "lastname", "username", "email")
 
 
@@ -176,7 +177,7 @@ def _validate_fields(conn: Connection, data: Mapping[str, Any], except_id: int |
     for field in _BLANK_CHECKED:
         if field in data:
             rules.require_not_blank(field, data[field])
-    for field, _limit in rules.MAX_LENGTHS.items():
+    for field in rules.MAX_LENGTHS:
         if data.get(field) is not None:
             rules.check_length(field, data[field])
     if "password" in data:
@@ -207,7 +208,7 @@ def _check_choices(data: Mapping[str, Any]) -> None:
 def _field_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """Column values of validated input, cleaned as Totara cleans them when saving."""
     values: dict[str, Any] = {}
-    for field in (*TEXT_FIELDS, "username", "email"):
+    for field in (*TEXT_FIELDS, "username", "email", *CHOICE_FIELDS):
         if data.get(field) is not None:
             values[field] = data[field]
     for field in NOTAGS_FIELDS:
@@ -220,11 +221,6 @@ def _field_values(data: Mapping[str, Any]) -> dict[str, Any]:
         rules.clean_username(values["username"])
     if data.get("descriptionformat") is not None:
         values["descriptionformat"] = FORMAT_CODES[data["descriptionformat"]]
-    for field in ("country", "timezone", "lang", "calendartype", "auth"):
-        if data.get(field) is not None:
-            values[field] = data[field]
-    if data.get("calendartype") is not None:
-        values["calendartype"] = rules.clean_notags(data["calendartype"])
     if data.get("theme") is not None:
         # Validated, then stored empty: users may not pick their own theme (Totara's default
         # for allowuserthemes, which extapi does not let a site change).

@@ -282,6 +282,15 @@ def test_u4_length_is_checked_on_the_raw_value(call):
     )
 
 
+def test_u4_lengths_are_checked_in_totaras_field_order(call):
+    # given two phonetic names that are both too long
+    fields = {"firstnamephonetic": "f" * 256, "lastnamephonetic": "l" * 256}
+    # then the last name's is reported first, as Totara orders its checks
+    assert _reason(call(CREATE, input=_new("phon", **fields))) == (
+        f"Field {'l' * 256} should be less than 255 characters"
+    )
+
+
 # --- U5 ----------------------------------------------------------------------------------------
 def test_u5_email_uniqueness_is_exact(runtime, call):
     # given a user with min@example.com
