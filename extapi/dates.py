@@ -124,7 +124,8 @@ def _date_time_long(m: datetime) -> str:
 
 
 def _date_time_seconds(m: datetime) -> str:
-    return f"{_date(m)}, {_time_short(m)}:{m.second:02d}"
+    """``%d %b %Y at %H:%M:%S``: the short month name, the day without a leading zero."""
+    return f"{m.day} {_MONTHS[m.month - 1][:3]} {m.year} at {_time_short(m)}:{m.second:02d}"
 
 
 _RENDERERS: dict[str, Callable[[datetime], str]] = {

@@ -46,7 +46,7 @@ from sqlalchemy import (
     or_,
 )
 
-from extapi.errors import ValidationError
+from extapi.errors import CodingError, ValidationError
 
 __all__ = [
     "Page",
@@ -54,6 +54,7 @@ __all__ = [
     "MAX_LIMIT",
     "Cursor",
     "PageRequest",
+    "decode_cursor",
     "page_request",
     "keyset_condition",
     "order_by",
@@ -65,10 +66,19 @@ __all__ = [
 DEFAULT_LIMIT = 20
 MAX_LIMIT: int | None = None
 
+# Totara raises these as coding exceptions, so each reaches the client after the coding-error
+# prefix (see extapi.errors.CodingError).
 ERR_NOT_BASE64 = "Invalid cursor given, expected base64 encoded string"
 ERR_NOT_JSON = "Invalid cursor given, expected array encoded as json and base64."
+ERR_EMPTY = "Empty cursor given, please provide a cursor with at least one value."
+ERR_NO_LIMIT = "You must provide a limit within your cursor."
+ERR_NO_COLUMNS = "You must provide columns within your cursor."
 ERR_ORDER = "Order of query does not match given cursor"
 ERR_ABOVE_MAX = "Cursor limit has been set above maximum allowed"
+
+# PHP's strict base64 alphabet; spaces, tabs and line breaks are skipped.
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_BASE64_SKIPPED = frozenset(b" \t\r\n")
 
 # A cursor's limit must be a GraphQL Int (signed 32 bits), like the ``limit`` argument.
 _INT32 = 2**31
@@ -87,8 +97,8 @@ _ACCEPTED_VALUES: dict[type, tuple[type, ...]] = {
 class Cursor:
     """A position in a sorted result: the page size and the sort key of the last row seen."""
 
-    limit: int
-    columns: dict[str, Any]
+    limit: int | None
+    columns: dict[str, Any] | None
 
     def encode(self) -> str:
         """The cursor text as Totara writes it (PHP ``json_encode`` output, base64)."""
@@ -99,14 +109,25 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        """Read a cursor a client sent back; raise ``ValidationError`` if it is malformed."""
+        """Read a cursor a client sent back; raise ``CodingError`` if it is malformed.
+
+        The checks run in Totara's order, each with its own text: base64, JSON object or list,
+        not empty, a ``limit`` key, a ``columns`` key holding an object, a list or null.
+        """
         data = _parse_json(_unbase64(text))
-        if not isinstance(data, dict):
-            raise ValidationError(ERR_NOT_JSON)
-        limit, columns = data.get("limit"), data.get("columns")
-        if not _is_int(limit) or not -_INT32 <= limit < _INT32 or not isinstance(columns, dict):
-            raise ValidationError(ERR_NOT_JSON)
-        return cls(limit=limit, columns=columns)
+        if not isinstance(data, (dict, list)):
+            raise CodingError(ERR_NOT_JSON)
+        if not data:
+            raise CodingError(ERR_EMPTY)
+        if not isinstance(data, dict) or "limit" not in data:
+            raise CodingError(ERR_NO_LIMIT)
+        columns = data.get("columns", False)
+        if columns is not None and not isinstance(columns, (dict, list)):
+            raise CodingError(ERR_NO_COLUMNS)
+        limit = data["limit"]
+        if limit is not None and (not _is_int(limit) or not -_INT32 <= limit < _INT32):
+            raise CodingError(ERR_NOT_JSON)
+        return cls(limit=limit, columns=_column_map(columns))
 
 
 @dataclass(frozen=True)
@@ -128,12 +149,25 @@ class PageRequest:
     descending: bool
 
 
+def decode_cursor(pagination: Mapping[str, Any] | None) -> Cursor | None:
+    """The cursor of a ``pagination`` argument, or None when it is PHP-empty (missing, null,
+    ``""`` or ``"0"``): Totara then starts at the first row.
+
+    For lists that must report a malformed cursor before other checks (Totara's users list);
+    hand the result to :func:`page_request` as ``decoded``.
+    """
+    text = (pagination or {}).get("cursor")
+    return Cursor.decode(text) if text and text != "0" else None
+
+
 def page_request(
     pagination: Mapping[str, Any] | None,
     sort_columns: Sequence[str],
     descending: bool,
     tiebreaker: str = "id",
     max_limit: int | None = MAX_LIMIT,
+    *,
+    decoded: Cursor | None = None,
 ) -> PageRequest:
     """Turn a query's ``pagination`` argument into a :class:`PageRequest`.
 
@@ -141,18 +175,20 @@ def page_request(
     :data:`DEFAULT_LIMIT`, and zero or a negative number means no limit. A limit above
     ``max_limit`` is refused; zero or below is not above it, so it still means no limit. The
     cursor's column names must equal the sort (``sort_columns`` plus ``tiebreaker`` unless
-    already sorted by it), in order. A missing, null or empty cursor starts at the first row.
+    already sorted by it), in order. A missing, null or empty cursor starts at the first row,
+    and so does a cursor whose columns are null (with its own limit, or the default one).
+    ``decoded`` is the cursor already read by :func:`decode_cursor`, if the caller did that.
     """
     pagination = pagination or {}
     sort = _sort_key(sort_columns, tiebreaker)
-    cursor_text = pagination.get("cursor")
-    cursor = Cursor.decode(cursor_text) if cursor_text else None
+    cursor = decoded if decoded is not None else decode_cursor(pagination)
     limit = cursor.limit if cursor is not None else pagination.get("limit")
-    if cursor is not None and tuple(cursor.columns) != sort:
-        raise ValidationError(ERR_ORDER)
+    after = cursor.columns if cursor is not None else None
+    if after is not None and tuple(after) != sort:
+        raise CodingError(ERR_ORDER)
     return PageRequest(
         limit=_effective_limit(limit, max_limit),
-        after=cursor.columns if cursor is not None else None,
+        after=after,
         sort=sort,
         descending=descending,
     )
@@ -167,7 +203,7 @@ def keyset_condition(
     b = :b AND id > :id)`` (``<`` when descending), written without row-value comparison so
     SQLite and PostgreSQL both accept it. With two or more columns ``a >= :a`` is added in
     front, which changes nothing in the result but lets the planner use an index on ``a``.
-    Raises ``ValidationError`` if a cursor value does not fit its column's type.
+    Raises ``CodingError`` if a cursor value does not fit its column's type.
     """
     if request.after is None:
         return None
@@ -226,17 +262,46 @@ def finish_page(
 
 
 def _unbase64(text: str) -> bytes:
+    """Decode base64 as PHP's strict ``base64_decode`` does.
+
+    Padding is optional and whitespace is skipped; anything outside the alphabet, data after
+    a ``=``, more than two ``=``, a padded length that is no multiple of four, or a last group
+    of a single character fails.
+    """
+    data: list[int] = []
+    padding = 0
+    for char in text.encode("utf-8", "surrogatepass"):
+        if char == ord("="):
+            padding += 1
+        elif char in _BASE64_SKIPPED:
+            continue
+        elif char not in _BASE64_ALPHABET or padding:
+            raise CodingError(ERR_NOT_BASE64)
+        else:
+            data.append(char)
+    groups = len(data)
+    if groups % 4 == 1 or (padding and (padding > 2 or (groups + padding) % 4 != 0)):
+        raise CodingError(ERR_NOT_BASE64)
+    body = bytes(data) + b"=" * (-groups % 4)
     try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise ValidationError(ERR_NOT_BASE64) from exc
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:  # not reachable after the checks above
+        raise CodingError(ERR_NOT_BASE64) from exc
 
 
 def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
-        raise ValidationError(ERR_NOT_JSON) from exc
+        raise CodingError(ERR_NOT_JSON) from exc
+
+
+def _column_map(columns: dict[str, Any] | list[Any] | None) -> dict[str, Any] | None:
+    """A cursor's columns by name. Null stays None: Totara then starts at the first row. A list
+    has no names, so it matches no sort."""
+    if columns is None or isinstance(columns, dict):
+        return columns
+    return {str(index): value for index, value in enumerate(columns)}
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -259,14 +324,14 @@ def _effective_limit(limit: Any, max_limit: int | None) -> int | None:
 def _cursor_value(column: ColumnElement[Any], value: Any) -> Any:
     """The cursor's value for ``column``, refused when it cannot be compared with it."""
     if value is None or isinstance(value, (dict, list)):
-        raise ValidationError(ERR_NOT_JSON)
+        raise CodingError(ERR_NOT_JSON)
     accepted = _ACCEPTED_VALUES.get(_python_type(column))
     if accepted is None:
         return value
     if not isinstance(value, accepted) or (bool not in accepted and isinstance(value, bool)):
-        raise ValidationError(ERR_NOT_JSON)
+        raise CodingError(ERR_NOT_JSON)
     if isinstance(value, int) and not _in_integer_range(column, value):
-        raise ValidationError(ERR_NOT_JSON)
+        raise CodingError(ERR_NOT_JSON)
     return value
 
 

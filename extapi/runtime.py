@@ -13,7 +13,7 @@ from extapi.db.hot import HotReader
 from extapi.db.migrate import migrate
 from extapi.limits.window import WindowStore, open_window_store
 from extapi.requestlog.buffer import RequestLog, open_request_log
-from extapi.settings.site import SiteSettings, load_site_settings
+from extapi.settings.site import SiteSettings, ensure_theme_revision, load_site_settings
 
 __all__ = ["Runtime", "open_database", "open_runtime"]
 
@@ -25,6 +25,7 @@ def open_database(config: Config) -> Engine:
     with engine.begin() as conn:
         sync_capabilities(conn)
         ensure_apiuser_role(conn)
+        ensure_theme_revision(conn)
     return engine
 
 

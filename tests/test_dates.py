@@ -31,7 +31,7 @@ BERLIN_SEPT_FIRST = {
     "DATETIME": "1 September 2022, 12:06 PM",
     "DATETIMESHORT": "1/09/22, 12:06",
     "DATETIMELONG": "1/09/2022, 12:06",
-    "DATETIMESECONDS": "1 September 2022, 12:06:53",
+    "DATETIMESECONDS": "1 Sep 2022 at 12:06:53",
 }
 
 AUCKLAND_SEPT_FIRST = {
@@ -46,7 +46,7 @@ AUCKLAND_SEPT_FIRST = {
     "DATETIME": "1 September 2022, 10:06 PM",
     "DATETIMESHORT": "1/09/22, 22:06",
     "DATETIMELONG": "1/09/2022, 22:06",
-    "DATETIMESECONDS": "1 September 2022, 22:06:53",
+    "DATETIMESECONDS": "1 Sep 2022 at 22:06:53",
 }
 
 # In New York this instant is still the previous day (and year), with a negative offset.
@@ -62,7 +62,7 @@ NEW_YORK_JAN_SECOND = {
     "DATETIME": "1 January 2022, 7:30 PM",
     "DATETIMESHORT": "1/01/22, 19:30",
     "DATETIMELONG": "1/01/2022, 19:30",
-    "DATETIMESECONDS": "1 January 2022, 19:30:00",
+    "DATETIMESECONDS": "1 Jan 2022 at 19:30:00",
 }
 
 TABLES = [
@@ -164,7 +164,7 @@ def test_format_date_returns_none_for_missing_dates(empty: int | None, fmt: str)
         ("UTC", "TIMESHORT", "09:05"),
         ("UTC", "DATELONG", "5/03/2022"),
         ("UTC", "DATETIMESHORT", "5/03/22, 09:05"),
-        ("UTC", "DATETIMESECONDS", "5 March 2022, 09:05:07"),
+        ("UTC", "DATETIMESECONDS", "5 Mar 2022 at 09:05:07"),
         ("UTC", "ISO8601", "2022-03-05T09:05:07+0000"),
         ("America/New_York", "TIME", "4:05 AM"),
         ("America/New_York", "DATETIME", "5 March 2022, 4:05 AM"),
@@ -213,7 +213,7 @@ def test_format_date_midnight_in_24_hour_formats_keeps_zero_hour() -> None:
 
     # then the hour stays "00" and the date is already the next day
     assert short == "16/06/22, 00:00"
-    assert seconds == "16 June 2022, 00:00:00"
+    assert seconds == "16 Jun 2022 at 00:00:00"
 
 
 def test_format_date_day_of_week_follows_local_date() -> None:

@@ -9,13 +9,8 @@ from sqlalchemy import Connection, func, select
 
 from extapi.dates import parse_date_input
 from extapi.db.tables import users
-from extapi.errors import PermissionDenied, ValidationError
-from extapi.pagination import (
-    Page,
-    finish_page,
-    page_request,
-    paged,
-)
+from extapi.errors import CodingError, PermissionDenied, ValidationError
+from extapi.pagination import Page, decode_cursor, finish_page, page_request, paged
 from extapi.people.scope import LIST, reachable_users
 from extapi.people.user_changes import Actor
 
@@ -34,24 +29,33 @@ def _check_rights(actor: Actor) -> None:
     raise PermissionDenied("You do not have capabilities to view users.")
 
 
-def _sort(sort: list[Mapping[str, Any]] | None) -> tuple[list[str], bool]:
+def _sort_element(sort: list[Mapping[str, Any]] | None) -> Mapping[str, Any] | None:
+    """The one sort element, checked for count and a column before anything else."""
     if not sort:
-        return ["id"], False
+        return None
     if len(sort) > 1:
         raise ValidationError("Sorting by more than one column is not currently supported.")
-    element = sort[0]
-    if not element.get("column"):
+    if sort[0].get("column") in (None, "", "0"):  # PHP-empty
         raise ValidationError("Required parameter 'column' not being passed.")
-    columns = [c.strip() for c in str(element["column"]).split(",")]
+    return sort[0]
+
+
+def _sort_columns(element: Mapping[str, Any] | None) -> tuple[list[str], bool]:
+    """Comma-separated columns, each trimmed and lower-cased; the direction applies to all."""
+    if element is None:
+        return ["id"], False
+    columns = [c.strip().lower() for c in str(element["column"]).split(",")]
     if any(c not in SORTABLE for c in columns):
-        raise ValidationError(f"sort field must be one of these: {', '.join(SORTABLE)}")
+        raise CodingError(f"sort field must be one of these: {', '.join(SORTABLE)}")
     return columns, element.get("direction") == "DESC"
 
 
 def _filters(actor: Actor, filters: Mapping[str, Any] | None) -> list[Any]:
     filters = filters or {}
     conditions: list[Any] = []
-    status = filters.get("status") or "ACTIVE"
+    # Totara 17.3 lists suspended users; later versions filter them out unless asked. Without
+    # a status the 17.3 behaviour holds, so clients written for 17.3 see the same list.
+    status = filters.get("status") or "ALL"
     if status != "ALL":
         conditions.append(users.c.suspended.is_(status == "SUSPENDED"))
     for name, column in (
@@ -69,10 +73,13 @@ def _filters(actor: Actor, filters: Mapping[str, Any] | None) -> list[Any]:
 
 
 def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> Page:
-    _check_rights(actor)
+    """One page of users, checked in Totara's order: sort shape, cursor, rights, columns."""
     query = query or {}
-    columns, descending = _sort(query.get("sort"))
-    request = page_request(query.get("pagination"), columns, descending)
+    element = _sort_element(query.get("sort"))
+    cursor = decode_cursor(query.get("pagination"))
+    _check_rights(actor)
+    columns, descending = _sort_columns(element)
+    request = page_request(query.get("pagination"), columns, descending, decoded=cursor)
     where = [
         reachable_users(actor.principal, actor.site, LIST),
         *_filters(actor, query.get("filters")),

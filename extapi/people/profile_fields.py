@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -33,10 +34,15 @@ __all__ = [
 
 DATATYPES = ("checkbox", "menu", "text", "textarea", "datetime", "date")
 NOT_VISIBLE, VISIBLE_TO_USER, VISIBLE_TO_ALL = 0, 1, 2
-TEXTAREA_FORMATS = (1, 2, 4, 5)  # HTML, plain, Markdown, JSON
+# Moodle's text formats: MOODLE (0), HTML, PLAIN, MARKDOWN, JSON_EDITOR
+DATA_FORMATS = (0, 1, 2, 4, 5)
+JSON_EDITOR = 5
 _SHORTNAME = re.compile(r"^[A-Za-z0-9_]+$")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DATETIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-(\d{1,2})-(\d{1,2})-(\d{1,2})")
+_DIGITS = re.compile(r"[0-9]+")
+_NUMERIC = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+# Year range of a date-and-time field (Totara's defaults for a new field).
 YEAR_RANGE = (1900, 2050)
 TEXT_MAX = 2048
 NO_SUCH_FIELD = "The custom field does not exist."
@@ -158,50 +164,193 @@ def values_for_users(conn: Connection, user_ids: Iterable[int]) -> dict[int, lis
 
 
 # --- values -----------------------------------------------------------------------------------
-def _date_value(field: FieldDefinition, data: str, tz: str) -> str:
-    """datetime: YYYY-MM-DD[-HH-MM-SS] in the actor's timezone; date: YYYY-MM-DD at noon UTC."""
-    pattern = _DATETIME if field.datatype == "datetime" else _DATE
-    match = pattern.match(data.strip()) or _DATE.match(data.strip())
-    if match is None:
-        expected = (
-            "YYYY-MM-DD or YYYY-MM-DD-HH-MM-SS" if field.datatype == "datetime" else "YYYY-MM-DD"
+# Totara's API checks one entry at a time and stops at the first problem; every text starts
+# with the field's shortname. The texts and their order follow each field type's own checks.
+class _Invalid(ValidationError):
+    def __init__(self, field: FieldDefinition, reason: str) -> None:
+        super().__init__(f"{field.shortname}: {reason}")
+
+
+def _no_format(field: FieldDefinition, change: FieldChange) -> None:
+    if change.data_format is not None:
+        raise _Invalid(field, f"data_format should not be passed for {field.datatype} fields.")
+
+
+def _known_format(field: FieldDefinition, change: FieldChange) -> None:
+    if change.data_format is not None and change.data_format not in DATA_FORMATS:
+        raise _Invalid(field, f"Unrecognised data_format: {change.data_format}.")
+
+
+def _php_empty(text: str) -> bool:
+    return text in ("", "0")
+
+
+def _check_checkbox(field: FieldDefinition, change: FieldChange) -> None:
+    if change.data not in ("0", "1"):
+        raise _Invalid(field, "You must pass 0 or 1 for data for checkbox fields.")
+    _no_format(field, change)
+
+
+def _menu_option(field: FieldDefinition, data: str) -> str | None:
+    """The option ``data`` names; PHP's loose comparison lets "1.0" name an option "1"."""
+    for option in field.options:
+        if option == data or (
+            _NUMERIC.fullmatch(option) and _NUMERIC.fullmatch(data) and float(option) == float(data)
+        ):
+            return option
+    return None
+
+
+def _check_menu(field: FieldDefinition, change: FieldChange) -> None:
+    data = change.data or ""
+    if not data.strip():
+        raise _Invalid(field, "You must pass a valid menu option.")
+    _no_format(field, change)
+    if _menu_option(field, data) is None:
+        raise _Invalid(field, "You must pass a valid menu option.")
+
+
+def _check_text(field: FieldDefinition, change: FieldChange) -> None:
+    _no_format(field, change)
+    data = change.data or ""
+    if not _php_empty(data.strip()) and len(data) > TEXT_MAX:
+        raise _Invalid(field, f"The data must have less than {TEXT_MAX} characters.")
+
+
+def _check_textarea(field: FieldDefinition, change: FieldChange) -> None:
+    if change.data_format is None:
+        raise _Invalid(field, "data_format is required for textarea fields.")
+    if change.data_format == JSON_EDITOR and not _is_json_document(change.data or ""):
+        raise _Invalid(
+            field, "data_format set to JSON but data does not appear to be in JSON format."
         )
-        raise ValidationError(f"Expected a date in the format {expected}")
-    parts = [int(p) for p in match.groups()]
-    if not YEAR_RANGE[0] <= parts[0] <= YEAR_RANGE[1]:
-        raise ValidationError(f"The year must be between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
+    _known_format(field, change)
+
+
+def _is_json_document(text: str) -> bool:
+    """A JSON editor document: an object of type "doc" with a list of content."""
     try:
-        if field.datatype == "date":
-            moment = datetime(parts[0], parts[1], parts[2], 12, tzinfo=UTC)
-        else:
-            year, month, day, hour, minute, second = (parts + [0, 0, 0])[:6]
-            moment = datetime(year, month, day, hour, minute, second, tzinfo=zone(tz))
+        document = json.loads(text) if text else None
     except ValueError:
-        raise ValidationError("Invalid date") from None
-    return str(int(moment.timestamp()))
+        return False
+    return (
+        isinstance(document, dict)
+        and document.get("type") == "doc"
+        and isinstance(document.get("content"), list)
+    )
 
 
-def clean_value(field: FieldDefinition, change: FieldChange, tz: str) -> tuple[str, int]:
-    """The value to store and its format, or a ValidationError saying what is wrong."""
-    data = change.data if change.data is not None else ""
-    if field.datatype == "checkbox":
-        if data not in ("0", "1"):
-            raise ValidationError("A checkbox value must be 0 or 1")
-        return data, 0
+def _check_datetime(field: FieldDefinition, change: FieldChange) -> None:
+    data = change.data or ""
+    if _php_empty(data.strip()):
+        raise _Invalid(field, "Date must be provided in format YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.")
+    _no_format(field, change)
+    parts = data.strip().split("-")
+    if len(parts) not in (3, 6):
+        raise _Invalid(field, "Date format should be YYYY-MM-DD-HH-MM-SS or YYYY-MM-DD.")
+    if len(parts) == 6:
+        if not _DATETIME.fullmatch(data):
+            raise _Invalid(field, "Date format should be YYYY-MM-DD-HH-MM-SS.")
+        hour, minute, second = (int(p) for p in parts[3:])
+        if hour > 23 or minute >= 60 or second >= 60:
+            raise _Invalid(
+                field, "You must pass valid time values that represent an actual 24 hour time."
+            )
+    elif not _DATE.fullmatch(data):
+        raise _Invalid(field, "Date format should be YYYY-MM-DD.")
+    year, month, day = (int(p) for p in parts[:3])
+    if not _is_real_date(year, month, day):
+        raise _Invalid(field, "You must pass valid date values that represent an actual date.")
+    if year < YEAR_RANGE[0]:
+        raise _Invalid(
+            field,
+            f"Date given has year {parts[0]} which is less than minimum of {YEAR_RANGE[0]} "
+            "allowed for field.",
+        )
+    if year > YEAR_RANGE[1]:
+        raise _Invalid(
+            field,
+            f"Date given has year {parts[0]} which is more than maximum of {YEAR_RANGE[1]} "
+            "allowed for field.",
+        )
+
+
+def _is_real_date(year: int, month: int, day: int) -> bool:
+    try:
+        datetime(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+_CHECKS = {
+    "checkbox": _check_checkbox,
+    "menu": _check_menu,
+    "text": _check_text,
+    "textarea": _check_textarea,
+    "datetime": _check_datetime,
+    "date": _known_format,
+}
+
+
+def check_input(field: FieldDefinition, change: FieldChange) -> None:
+    """Totara's input checks for one entry; raise ``ValidationError`` with its text."""
+    _CHECKS[field.datatype](field, change)
+
+
+def _wall_time(parts: Sequence[int], tz: tzinfo) -> int:
+    """Unix time of a wall-clock date and time, out-of-range parts rolled over as PHP's
+    ``mktime`` does (month 13 is January of the next year, day 0 the last of the month before)."""
+    year, month, day, hour, minute, second = (*parts, 0, 0, 0)[:6]
+    months = year * 12 + month - 1
+    first = datetime(months // 12, months % 12 + 1, 1)
+    naive = first + timedelta(days=day - 1, hours=hour, minutes=minute, seconds=second)
+    return int(naive.replace(tzinfo=tz).timestamp())
+
+
+def _date_value(data: str) -> str | None:
+    """A date field's stored value: noon UTC of the given day; None clears the field."""
+    if _php_empty(data):
+        return None
+    if "-" not in data[1:]:
+        if not _DIGITS.fullmatch(data):
+            raise ValidationError(f"Invalid date: {data}")
+        day = datetime.fromtimestamp(int(data), UTC)
+        return str(_wall_time((day.year, day.month, day.day, 12), UTC))
+    parts = data.split("-")
+    if len(parts) < 3 or not all(_DIGITS.fullmatch(p) for p in parts[:3]):
+        raise ValidationError(f"Invalid date: {data}")
+    try:
+        return str(_wall_time((*(int(p) for p in parts[:3]), 12), UTC))
+    except (ValueError, OverflowError):
+        raise ValidationError(f"Invalid date: {data}") from None
+
+
+def _datetime_value(data: str, tz: str) -> str:
+    """A date-and-time field's stored value, read as wall time in the caller's timezone."""
+    parts = [int(p) for p in data.strip().split("-")]
+    return str(_wall_time(parts, zone(tz)))
+
+
+def stored_value(field: FieldDefinition, change: FieldChange, tz: str) -> tuple[str, int] | None:
+    """What a checked entry stores: (data, format), or None to clear the field's value."""
+    data = change.data or ""
     if field.datatype == "menu":
-        if data not in field.options:
-            raise ValidationError(f"Invalid option: {data}")
-        return data, 0
-    if field.datatype in ("datetime", "date"):
-        return _date_value(field, data, tz), 0
-    if len(data) > TEXT_MAX:
-        raise ValidationError(f"The value must not exceed {TEXT_MAX} characters")
+        return _menu_option(field, data) or data, 0
+    if field.datatype == "datetime":
+        return _datetime_value(data, tz), 0
+    if field.datatype == "date":
+        value = _date_value(data)
+        return None if value is None else (value, 0)
     if field.datatype == "textarea":
-        data_format = 1 if change.data_format is None else change.data_format
-        if data_format not in TEXTAREA_FORMATS:
-            raise ValidationError("Unsupported data_format: use 1 (HTML), 2, 4 or 5")
-        return data, data_format
+        return data, int(change.data_format or 0)
     return data, 0
+
+
+def clean_value(field: FieldDefinition, change: FieldChange, tz: str) -> tuple[str, int] | None:
+    """Check an entry and return what it stores (None clears the value)."""
+    check_input(field, change)
+    return stored_value(field, change, tz)
 
 
 def stored_field_ids(conn: Connection, user_id: int) -> set[int]:

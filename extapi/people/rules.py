@@ -40,6 +40,10 @@ __all__ = [
     "clean_timezone",
     "clean_url",
     "clean_username",
+    "clean_notags",
+    "clean_text",
+    "strip_tags",
+    "username_cleaned",
     "country_name",
     "generate_password",
     "is_valid_email",
@@ -67,11 +71,10 @@ def country_name(code: str) -> str | None:
 
 
 def clean_country(value: str) -> str:
-    """Normalise a country code to upper case; an empty value means "no country"."""
-    code = value.strip().upper()
-    if code and country_name(code) is None:
+    """Require an exact upper-case ISO 3166-1 alpha-2 code; nothing is folded first."""
+    if not _ALPHA_2.fullmatch(value) or country_name(value) is None:
         raise ValidationError(f"Country does not exist: {value}")
-    return code
+    return value
 
 
 # --- Timezones -------------------------------------------------------------------------------
@@ -100,16 +103,15 @@ CALENDAR_TYPES = frozenset({"gregorian"})
 
 
 def clean_lang(value: str) -> str:
-    """Normalise a language code and require it to be an installed language pack."""
-    lang = value.strip().lower()
-    if lang not in INSTALLED_LANGUAGES:
+    """Require the exact code of an installed language pack."""
+    if value not in INSTALLED_LANGUAGES:
         raise ValidationError(f"Language does not exist: {value}")
-    return lang
+    return value
 
 
 def clean_theme(value: str) -> str:
-    """Require a known theme; an empty value means "use the site theme"."""
-    if value and value not in THEMES:
+    """Require the exact name of an installed theme."""
+    if value not in THEMES:
         raise ValidationError(f"Theme does not exist: {value}")
     return value
 
@@ -172,11 +174,10 @@ def is_valid_email(value: str) -> bool:
 
 
 def clean_email(value: str) -> str:
-    """Strip an email address and require it to be well formed."""
-    email = value.strip()
-    if not is_valid_email(email):
+    """Require a well-formed email address; it is kept exactly as given."""
+    if not is_valid_email(value):
         raise ValidationError(f"Invalid email format: {value}")
-    return email
+    return value
 
 
 # Built from the pieces of Moodle's validateUrlSyntax: only ASCII, no user info, a dotted host
@@ -232,8 +233,8 @@ MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
         "address": 255,
         "city": 120,
         "url": 255,
-        "firstnamephonetic": 255,
         "lastnamephonetic": 255,
+        "firstnamephonetic": 255,
         "middlename": 255,
         "alternatename": 255,
     }
@@ -249,26 +250,82 @@ def check_length(field: str, value: str) -> None:
 
 
 def require_not_blank(field: str, value: str | None) -> str:
-    """Return the value stripped, refusing a missing or whitespace-only one."""
-    stripped = (value or "").strip()
-    if not stripped:
+    """Return the value as given, refusing a missing or whitespace-only one."""
+    if not (value or "").strip():
         raise ValidationError(f"{field.capitalize()} can not be blank")
-    return stripped
+    return value or ""
 
 
-_USERNAME = re.compile(r"[a-z0-9_\-.@]*")
-_USERNAME_MESSAGE = (
-    "The username can only contain alphanumeric lowercase characters (letters and numbers), "
-    "underscore (_), hyphen (-), period (.) or at symbol (@)."
-)
+_USERNAME_OTHER = re.compile(r"[^a-z0-9_\-.@]")
+
+
+def username_cleaned(value: str) -> str:
+    """A username as Moodle's PARAM_USERNAME cleaning leaves it: trimmed, lower case, spaces
+    and anything but ASCII letters, digits and ``_ - . @`` removed."""
+    return _USERNAME_OTHER.sub("", value.strip().lower().replace(" ", ""))
 
 
 def clean_username(value: str) -> str:
-    """Strip a username and require lower-case ASCII letters, digits and ``_ - . @`` only."""
-    username = value.strip()
-    if username != username.lower() or not _USERNAME.fullmatch(username):
-        raise ValidationError(_USERNAME_MESSAGE)
-    return username
+    """Accept a username only if cleaning would not change it, with Totara's two messages."""
+    if value != value.lower():
+        raise ValidationError("The username must be in lower case")
+    if value != username_cleaned(value):
+        raise ValidationError("The given username contains invalid characters")
+    return value
+
+
+# --- Tags ------------------------------------------------------------------------------------
+
+# A tag as PHP's strip_tags sees one: "<" followed by something other than white space, up
+# to the next ">" outside quotes (or to the end of the text when it is never closed).
+_TAG = re.compile(r"""<(?:(?=[^\s])(?:"[^"]*"?|'[^']*'?|[^'">])*>?|$)""")
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z0-9]+)")
+_ANY_TAG = re.compile(r"<.*?>", re.DOTALL)
+_MULTILANG = {
+    "lang": ("</lang>", re.compile(r'<lang lang="[a-zA-Z0-9_-]+"\s*>')),
+    "span": ("</span>", re.compile(r'<span(\s+lang="[a-zA-Z0-9_-]+"|\s+class="multilang"){2}\s*>')),
+}
+
+
+def strip_tags(value: str, keep: str | None = None) -> str:
+    """Remove HTML tags as PHP's ``strip_tags`` does, keeping tags named ``keep``."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = _TAG_NAME.match(match.group(0))
+        return match.group(0) if keep and name and name.group(1).lower() == keep else ""
+
+    return _TAG.sub(replace, value)
+
+
+def _balanced_multilang(value: str, closing: str, opening: re.Pattern[str]) -> bool:
+    """Whether every tag left is a well-formed multilang opening or closing, none nested."""
+    open_tag = False
+    for tag in _ANY_TAG.findall(value):
+        if tag == closing:
+            if not open_tag:
+                return False
+            open_tag = False
+        elif not opening.fullmatch(tag) or open_tag:
+            return False
+        else:
+            open_tag = True
+    return not open_tag
+
+
+def clean_notags(value: str) -> str:
+    """Moodle's PARAM_NOTAGS: every tag removed, entities and ``&`` left alone."""
+    return strip_tags(value)
+
+
+def clean_text(value: str) -> str:
+    """Moodle's PARAM_TEXT: tags removed, except well-formed multilang ``lang``/``span`` tags."""
+    for name, (closing, opening) in _MULTILANG.items():
+        if closing in value:
+            kept = strip_tags(value, keep=name)
+            if _balanced_multilang(kept, closing, opening):
+                return kept
+            break
+    return strip_tags(value)
 
 
 # --- Passwords -------------------------------------------------------------------------------

@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, insert, select, update
 
 from extapi.access.principal import Principal, has_capability
 from extapi.db import revision
 from extapi.db.tables import site_admins, tenants, users
-from extapi.errors import NotFoundError, PermissionDenied, ValidationError
+from extapi.errors import (
+    CodingError,
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from extapi.people import profile_fields, rules
 from extapi.people.passwords import hash_password
 from extapi.people.scope import REFERENCE, reachable_users
@@ -116,80 +122,113 @@ def _tenant_from_reference(conn: Connection, reference: Mapping[str, Any]) -> in
 
 
 # --- validating values ------------------------------------------------------------------------
-_CLASHES = select(users.c.id, users.c.username, users.c.idnumber, users.c.email).where(
-    (users.c.username == bindparam("username"))
-    | (users.c.idnumber == bindparam("idnumber"))
-    | (func.lower(users.c.email) == bindparam("email"))
+# Cleaning applied when saving, after validation (Moodle's PARAM_NOTAGS and PARAM_TEXT).
+NOTAGS_FIELDS = (
+    "firstname",
+    "lastname",
+    "middlename",
+    "alternatename",
+    "firstnamephonetic",
+    "lastnamephonetic",
+    "skype",
+    "phone1",
+    "phone2",
+    "calendartype",
 )
+TEXT_CLEANED_FIELDS = ("institution", "department", "address", "city")
+CHOICE_FIELDS = ("country", "timezone", "lang", "calendartype", "auth")
+_BLANK_CHECKED = ("firstname", "lastname", "username", "email")
 
 
-def _check_unique(conn: Connection, values: Mapping[str, Any], except_id: int | None) -> None:
-    """Username, idnumber and email clashes in one indexed read, reported in Totara's order.
+def _exists(conn: Connection, column: Any, value: str, except_id: int | None) -> bool:
+    query = select(users.c.id).where(column == value)
+    if except_id is not None:
+        query = query.where(users.c.id != except_id)
+    return conn.execute(query.limit(1)).first() is not None
 
-    Deleted users keep no username, idnumber or email (see soft_delete), so every row counts.
-    """
-    username, idnumber, email = values.get("username"), values.get("idnumber"), values.get("email")
-    if not (username or idnumber or email):
+
+def _check_unique(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
+    """Username and idnumber clashes, compared exactly; PHP-empty values after trimming are
+    not looked up (so "" and "0" never clash)."""
+    for field in ("username", "idnumber"):
+        value = data.get(field)
+        if value is None or value.strip() in ("", "0"):
+            continue
+        if _exists(conn, getattr(users.c, field), value, except_id):
+            raise ConflictError(f"{field.capitalize()} already exists: {value}")
+
+
+def _check_email(conn: Connection, email: str | None, except_id: int | None) -> None:
+    """Well-formed, and no other user has exactly this address (case counts)."""
+    if email is None:
         return
-    params = {
-        "username": username or None,
-        "idnumber": idnumber or None,
-        "email": email.lower() if email else None,
-    }
-    clashes = [r for r in conn.execute(_CLASHES, params) if r.id != except_id]
-    if username and any(r.username == username for r in clashes):
-        raise ValidationError(f"Username already exists: {username}")
-    if idnumber and any(r.idnumber == idnumber for r in clashes):
-        raise ValidationError(f"Idnumber already exists: {idnumber}")
-    if email and any(r.email.lower() == email.lower() for r in clashes):
-        raise ValidationError(f"Email address already exists: {email}")
+    rules.clean_email(email)
+    if _exists(conn, users.c.email, email, except_id):
+        raise ConflictError(f"Email address already exists: {email}")
 
 
-def _clean_fields(
-    conn: Connection, data: Mapping[str, Any], except_id: int | None
-) -> dict[str, Any]:
-    """Column values for the given input fields, checked in Totara's order."""
-    values: dict[str, Any] = {}
-    for field in REQUIRED:
-        if field in data:
-            values[field] = rules.require_not_blank(field, data[field])
-    for field in (*TEXT_FIELDS, "username", "email"):
-        if data.get(field) is not None:
-            text = values.get(field, data[field])
-            if field in rules.MAX_LENGTHS:
-                rules.check_length(field, text)
-            values[field] = text
-    if "username" in values:
-        values["username"] = rules.clean_username(values["username"])
-    if "email" in values:
-        values["email"] = rules.clean_email(values["email"])
-    _check_unique(conn, values, except_id)
-    _clean_choices(data, values)
-    return values
-
-
-def _clean_choices(data: Mapping[str, Any], values: dict[str, Any]) -> None:
+def _validate_fields(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
+    """Totara's input checks for the core fields, in its order; values are not changed."""
+    _check_unique(conn, data, except_id)
     if data.get("url") is not None:
-        values["url"] = rules.clean_url(data["url"])
-    if data.get("descriptionformat") is not None:
-        if data["descriptionformat"] not in FORMAT_CODES:
-            raise ValidationError("Unsupported descriptionformat")
-        values["descriptionformat"] = FORMAT_CODES[data["descriptionformat"]]
-    cleaners = {
+        rules.clean_url(data["url"])
+    if data.get("descriptionformat") is not None and data["descriptionformat"] not in FORMAT_CODES:
+        raise CodingError("Unsupported descriptionformat")
+    for field in _BLANK_CHECKED:
+        if field in data:
+            rules.require_not_blank(field, data[field])
+    for field in rules.MAX_LENGTHS:
+        if data.get(field) is not None:
+            rules.check_length(field, data[field])
+    if "password" in data:
+        if data["password"] in (None, ""):
+            raise CodingError("Password cannot be blank")
+        rules.check_password(data["password"])
+    _check_email(conn, data.get("email"), except_id)
+    _check_choices(data)
+
+
+def _check_choices(data: Mapping[str, Any]) -> None:
+    """Values from fixed lists, matched exactly (no case folding before the check)."""
+    checks = {
         "country": rules.clean_country,
         "timezone": rules.clean_timezone,
         "lang": rules.clean_lang,
         "theme": rules.clean_theme,
         "calendartype": rules.clean_calendartype,
     }
-    for field, clean in cleaners.items():
+    for field, check in checks.items():
         if data.get(field) is not None:
-            values[field] = clean(data[field])
-    if data.get("auth") is not None:
-        values["auth"] = rules.auth_plugin(data["auth"]).name
+            check(data[field])
+    if data.get("auth") is not None and not rules.auth_plugin(data["auth"]).can_change_password:
+        # Totara's text (and typo) for any plugin that keeps no passwords.
+        raise ValidationError("The authentication plugin dose not support password creation.")
+
+
+def _field_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values of validated input, cleaned as Totara cleans them when saving."""
+    values: dict[str, Any] = {}
+    for field in (*TEXT_FIELDS, "username", "email", *CHOICE_FIELDS):
+        if data.get(field) is not None:
+            values[field] = data[field]
+    for field in NOTAGS_FIELDS:
+        if field in values:
+            values[field] = rules.clean_notags(values[field])
+    for field in TEXT_CLEANED_FIELDS:
+        if field in values:
+            values[field] = rules.clean_text(values[field])
+    if "username" in values:
+        rules.clean_username(values["username"])
+    if data.get("descriptionformat") is not None:
+        values["descriptionformat"] = FORMAT_CODES[data["descriptionformat"]]
+    if data.get("theme") is not None:
+        # Validated, then stored empty: users may not pick their own theme (Totara's default
+        # for allowuserthemes, which extapi does not let a site change).
+        values["theme"] = ""
     for flag in ("emailstop", "suspended", "force_password_change"):
         if data.get(flag) is not None:
             values[flag] = bool(data[flag])
+    return values
 
 
 def _custom_field_values(
@@ -198,76 +237,72 @@ def _custom_field_values(
     changes: list[Mapping[str, Any]] | None,
     target: Mapping[str, Any] | None,
 ) -> dict[int, tuple[str, int] | None]:
-    """Validated custom field writes (None deletes), last entry per shortname winning."""
+    """Validated custom field writes (None clears a value), checked entry by entry in input
+    order, stopping at the first problem; a later entry for the same field replaces an earlier
+    one."""
     if not changes:
         return {}
     defined = profile_fields.fields_by_shortname(conn)
-    latest = {c["shortname"]: c for c in changes}
     present = profile_fields.stored_field_ids(conn, target["id"]) if target else set()
-    target_tenant = target["tenant_id"] if target else None
-    sees_hidden = actor.can("moodle/user:viewalldetails", target_tenant)
-    cleaned: dict[int, tuple[str, int] | None] = {}
-    errors: list[str] = []
-    for shortname, change in latest.items():
-        field = defined.get(shortname)
+    sees_hidden = actor.can("moodle/user:viewalldetails", target["tenant_id"] if target else None)
+    writes: dict[int, tuple[str, int] | None] = {}
+    for change in changes:
+        deleting = bool(change.get("delete"))
+        _check_delete_shape(change, deleting, creating=target is None)
+        field = defined.get(change["shortname"])
         if field is None or (field.visible != profile_fields.VISIBLE_TO_ALL and not sees_hidden):
             raise ValidationError(profile_fields.NO_SUCH_FIELD)
-        if change.get("delete"):
-            _check_deletion(change, field, present, target)
-            cleaned[field.id] = None
+        if deleting:
+            if field.id not in present:
+                raise ValidationError(
+                    "Can not delete the custom field value, as the value has not been set "
+                    "for target user."
+                )
+            writes[field.id] = None
             continue
         if field.locked and not actor.can("moodle/user:update", None):
-            errors.append(f"{shortname}: This field is locked and can not be changed.")
-            continue
-        try:
-            cleaned[field.id] = profile_fields.clean_value(
-                field,
-                profile_fields.FieldChange(
-                    shortname, change.get("data"), change.get("data_format")
-                ),
-                actor.timezone,
+            raise ValidationError(
+                f"{field.shortname}: You do not have permission to set the value this locked "
+                "custom field."
             )
-        except ValidationError as exc:
-            errors.append(f"{shortname}: {exc.message}")
-    if errors:
-        raise ValidationError("Custom field errors: \n" + "\n".join(errors) + "\n")
-    return cleaned
+        entry = profile_fields.FieldChange(
+            field.shortname, change.get("data"), change.get("data_format")
+        )
+        profile_fields.check_input(field, entry)
+        writes.pop(field.id, None)
+        if entry.data is None and entry.data_format is None:
+            continue  # Totara saves nothing for an entry without data
+        writes[field.id] = profile_fields.stored_value(field, entry, actor.timezone)
+    return writes
 
 
-def _check_deletion(
-    change: Mapping[str, Any],
-    field: profile_fields.FieldDefinition,
-    present: set[int],
-    target: Mapping[str, Any] | None,
-) -> None:
-    if target is None:
+def _check_delete_shape(change: Mapping[str, Any], deleting: bool, creating: bool) -> None:
+    """The checks Totara makes on an entry before it looks the field up."""
+    if not deleting:
+        return
+    if creating:
         raise ValidationError("Can not delete custom field on creating.")
     if change.get("data") is not None or change.get("data_format") is not None:
         raise ValidationError(
             "Can not set data or data_format with deleting custom field on updating."
         )
-    if field.id not in present:
-        raise ValidationError(
-            "Can not delete the custom field value, as the value has not been set for target user."
-        )
 
 
-def _password_values(
-    data: Mapping[str, Any], auth: rules.AuthPlugin, creating: bool
-) -> dict[str, Any]:
-    password, generate = data.get("password"), bool(data.get("generate_password"))
-    if password is not None and generate:
+def _password_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The password hash to store, for a validated password or a generated one."""
+    if data.get("generate_password"):
+        return {"password": hash_password(rules.generate_password())}
+    if data.get("password") is None:
+        return {}
+    return {"password": hash_password(data["password"])}
+
+
+def _check_password_given(data: Mapping[str, Any], creating: bool) -> None:
+    """Checks Totara makes before validating the input: a password and a generated one at
+    once, and (on create) a missing password key."""
+    if data.get("password") is not None and data.get("generate_password"):
         which = "password" if creating else "new password"
         raise ValidationError(f"You cannot set {which} and generate password at the same time.")
-    if generate:
-        password = rules.generate_password()
-    if password is None:
-        if creating and auth.can_create_password:
-            raise ValidationError("Password cannot be blank")
-        return {}
-    if creating and not auth.can_create_password:
-        raise ValidationError("The authentication plugin dose not support password creation.")
-    return {"password": hash_password(rules.check_password(password))}
 
 
 # --- create -----------------------------------------------------------------------------------
@@ -288,16 +323,26 @@ def _check_create_rights(conn: Connection, actor: Actor, data: Mapping[str, Any]
     return tenant_id
 
 
+def _check_required(data: Mapping[str, Any]) -> None:
+    """On create every required key must be given; the password may be left to generation."""
+    required = REQUIRED if data.get("generate_password") else (*REQUIRED, "password")
+    for field in required:
+        if field not in data:
+            raise CodingError(f"Required parameter - {field} not being passed")
+
+
 def create_user(conn: Connection, actor: Actor, data: Mapping[str, Any]) -> int:
     tenant_id = _check_create_rights(conn, actor, data)
-    values = _clean_fields(conn, data, None)
-    auth = rules.auth_plugin(values.get("auth", "manual"))
-    values.update(_password_values(data, auth, creating=True))
+    _check_password_given(data, creating=True)
+    _check_required(data)
+    _validate_fields(conn, data, None)
     custom = _custom_field_values(conn, actor, data.get("custom_fields"), None)
+    values = _field_values(data)
+    values.update(_password_values(data))
     now = int(time.time())
     site = actor.site
     row = {
-        "auth": auth.name,
+        "auth": "manual",
         "lang": site.lang,
         "country": site.country,
         "timezone": "99",
@@ -349,8 +394,7 @@ def _check_password_rights(
         raise PermissionDenied("The authentication method does not support password changes.")
     if _is_admin(conn, target["id"]):
         raise PermissionDenied("You can not update password for the admin user.")
-    if data.get("password") is not None and data.get("generate_password"):
-        raise ValidationError("You cannot set new password and generate password at the same time.")
+    _check_password_given(data, creating=False)
     if not actor.can("moodle/user:managelogin", target["tenant_id"]):
         raise PermissionDenied("You do not have capabilities to update a user password.")
 
@@ -362,7 +406,7 @@ def _check_suspend_rights(
         return
     if _is_admin(conn, target["id"]):
         raise PermissionDenied("The admin user cannot be suspended.")
-    if target["id"] == actor.principal.user_id:
+    if target["id"] == actor.principal.user_id and data["suspended"]:
         raise PermissionDenied(
             "A service account user is not allowed to suspend itself when making a request."
         )
@@ -375,12 +419,12 @@ def update_user(
 ) -> int:
     target = find_user(conn, actor, reference)
     _check_update_rights(conn, actor, target, data)
-    values = _clean_fields(conn, data, target["id"])
+    _validate_fields(conn, data, target["id"])
+    custom = _custom_field_values(conn, actor, data.get("custom_fields"), target)
+    values = _field_values(data)
     if data.get("tenant") is not None:
         values["tenant_id"] = _tenant_from_reference(conn, data["tenant"])
-    auth = rules.auth_plugin(values.get("auth", target["auth"]))
-    values.update(_password_values(data, auth, creating=False))
-    custom = _custom_field_values(conn, actor, data.get("custom_fields"), target)
+    values.update(_password_values(data))
     values["timemodified"] = int(time.time())
     conn.execute(update(users).where(users.c.id == target["id"]).values(**values))
     profile_fields.apply_changes(conn, target["id"], custom)

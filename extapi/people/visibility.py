@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from extapi.access.principal import Principal, has_capability
+from sqlalchemy import Connection, select
 
-__all__ = ["can_see", "can_see_raw_description", "PUBLIC_FIELDS"]
+from extapi.access.principal import Principal, has_capability
+from extapi.db.tables import role_assignments
+
+__all__ = [
+    "can_see",
+    "can_see_description",
+    "can_see_raw_description",
+    "full_name",
+    "users_with_roles",
+    "PUBLIC_FIELDS",
+]
+_WHITESPACE = re.compile(r"\s+")
 
 # Shown to anyone who can see the user at all; the rest needs moodle/user:viewalldetails.
 PUBLIC_FIELDS = frozenset(
@@ -29,8 +41,6 @@ PUBLIC_FIELDS = frozenset(
         "timezone",
         "lang",
         "theme",
-        "description",
-        "descriptionformat",
     }
 )
 MAIL_VISIBLE_TO_ALL = 1
@@ -54,3 +64,27 @@ def can_see_raw_description(principal: Principal, user: Mapping[str, Any]) -> bo
         has_capability(principal, "moodle/user:update", context)
         or has_capability(principal, "moodle/user:editprofile", context)
     )
+
+
+def can_see_description(holds_role: bool) -> bool:
+    """Whether another user's profile description shows to a caller who can reach the user
+    (the user and site admins always see it).
+
+    Totara shows it only for users who hold a role somewhere (its default
+    ``profilesforenrolledusersonly``); no user field is hidden by default.
+    """
+    return holds_role
+
+
+def users_with_roles(conn: Connection, user_ids: Iterable[int]) -> dict[int, bool]:
+    """Which of the users hold at least one role assignment, in one statement."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    query = select(role_assignments.c.user_id).where(role_assignments.c.user_id.in_(ids))
+    return {int(user_id): True for user_id in conn.execute(query.distinct()).scalars()}
+
+
+def full_name(user: Mapping[str, Any]) -> str:
+    """First and last name as Totara shows them: white space runs made one space, ends trimmed."""
+    return _WHITESPACE.sub(" ", f"{user['firstname']} {user['lastname']}").strip()

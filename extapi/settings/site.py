@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -23,6 +24,8 @@ __all__ = [
     "parse_setting",
     "MAX_INT",
     "update_settings",
+    "THEME_REVISION",
+    "ensure_theme_revision",
 ]
 
 MAX_INT = 2147483647
@@ -48,9 +51,16 @@ class SiteSettings:
     lang: str = "en"
     tenantsisolated: int = 0
     defaultpreference_maildisplay: int = 2
+    # Totara's theme revision (``themerev``): part of every theme image address, recorded when
+    # the database is first opened. Not an admin setting: not in SETTING_NAMES, and two
+    # settings objects compare equal whatever their revisions.
+    themerev: int = field(default=0, compare=False)
 
 
-SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(SiteSettings))
+THEME_REVISION = "themerev"
+SETTING_NAMES: tuple[str, ...] = tuple(
+    f.name for f in fields(SiteSettings) if f.name != THEME_REVISION
+)
 
 
 def _positive(name: str) -> Callable[[str], int]:
@@ -139,6 +149,9 @@ def load_site_settings(conn: Connection) -> SiteSettings:
     rows = conn.execute(select(site_settings.c.name, site_settings.c.value)).all()
     stored: dict[str, str] = {name: value for name, value in rows}
     values: dict[str, Any] = {}
+    revision_text = stored.get(THEME_REVISION, "")
+    if _POSITIVE.match(revision_text) and int(revision_text) <= MAX_INT:
+        values[THEME_REVISION] = int(revision_text)
     for name, raw in stored.items():
         if name in _PARSERS:
             try:
@@ -159,6 +172,14 @@ def set_setting(conn: Connection, name: str, raw: str) -> Any:
         conn.execute(insert(site_settings).values(name=name, value=text))
     revision.bump(conn)
     return value
+
+
+def ensure_theme_revision(conn: Connection) -> None:
+    """Record the theme revision (the current Unix time) if the site has none yet."""
+    where = site_settings.c.name == THEME_REVISION
+    if conn.execute(select(site_settings.c.name).where(where)).first() is None:
+        conn.execute(insert(site_settings).values(name=THEME_REVISION, value=str(int(time.time()))))
+        revision.bump(conn)
 
 
 def update_settings(conn: Connection, changes: Mapping[str, str]) -> dict[str, str]:

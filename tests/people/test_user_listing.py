@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import update
 
 from extapi.access import roles
 from extapi.db.tables import users
+from extapi.errors import CODING_ERROR_PREFIX
 from extapi.people.users import set_suspended, soft_delete
 from tests.factories import fetch_token, graphql, make_api_client, make_user
 
@@ -122,12 +124,16 @@ def test_sorting(call, people, sort, expected):
         ),
         (
             {"sort": [{"column": "email"}]},
-            "sort field must be one of these: id, firstname, lastname, username, timemodified",
+            CODING_ERROR_PREFIX
+            + "sort field must be one of these: id, firstname, lastname, username, timemodified",
         ),
-        ({"pagination": {"cursor": "%%%"}}, "Invalid cursor given, expected base64 encoded string"),
+        (
+            {"pagination": {"cursor": "%%%"}},
+            CODING_ERROR_PREFIX + "Invalid cursor given, expected base64 encoded string",
+        ),
         (
             {"pagination": {"cursor": base64.b64encode(b"[1,2]").decode()}},
-            "Invalid cursor given, expected array encoded as json and base64.",
+            CODING_ERROR_PREFIX + "You must provide a limit within your cursor.",
         ),
     ],
 )
@@ -141,14 +147,16 @@ def test_cursor_must_match_the_order(call, people):
         LIST,
         query={"pagination": {"cursor": first["next_cursor"]}, "sort": [{"column": "lastname"}]},
     )
-    assert _reason(body) == "Order of query does not match given cursor"
+    assert _reason(body) == CODING_ERROR_PREFIX + "Order of query does not match given cursor"
 
 
 def test_status_filter(runtime, call, people):
     with runtime.engine.begin() as conn:
         set_suspended(conn, people[0], True)
     default = _page(call(LIST, query={"pagination": {"limit": 0}}))
-    assert "amy" not in [u["username"] for u in default["items"]]
+    assert "amy" in [u["username"] for u in default["items"]]  # Totara 17.3 (rule U1)
+    active = _page(call(LIST, query={"filters": {"status": "ACTIVE"}}))
+    assert "amy" not in [u["username"] for u in active["items"]]
     suspended = _page(call(LIST, query={"filters": {"status": "SUSPENDED"}}))
     assert [u["username"] for u in suspended["items"]] == ["amy"]
     everyone = _page(call(LIST, query={"filters": {"status": "ALL"}, "pagination": {"limit": 0}}))
@@ -196,6 +204,12 @@ FIELDS = """
 
 def test_every_field_resolves(runtime, call, people):
     with runtime.engine.begin() as conn:
+        roles.assign_role(conn, "apiuser", people[1], None)
+        conn.execute(
+            update(users)
+            .where(users.c.id == people[1])
+            .values(description="<b>Hi</b> <script>x()</script>")
+        )
         conn.execute(
             update(users)
             .where(users.c.id == people[0])
@@ -214,11 +228,14 @@ def test_every_field_resolves(runtime, call, people):
     assert amy["phone1"] == "021 555"
     assert amy["firstaccess"] == "1662026813"
     assert amy["lastaccess"] == "2022-09-01T10:06:53+0000"
-    assert amy["description"] == "<b>Hi</b> "
-    assert amy["profileimageurl"].endswith("/theme/image.php/ventura/core/1/u/f1")
+    assert amy["description"] is None  # amy holds no role (rule U10)
+    assert re.search(
+        r"/theme/image\.php/_s/ventura/core/[1-9][0-9]{9}/u/f1$", amy["profileimageurl"]
+    )
     assert amy["card_display"]["profile_url"].endswith(f"/user/profile.php?id={people[0]}")
     assert amy["job_assignments"] == []
     assert amy["email"] is None
+    assert items["bob"]["description"] == "<b>Hi</b> "
 
 
 def test_fields_without_viewalldetails_are_null(runtime, http):
@@ -250,6 +267,7 @@ def test_fields_without_viewalldetails_are_null(runtime, http):
 )
 def test_description_formats(runtime, call, people, fmt, expected):
     with runtime.engine.begin() as conn:
+        roles.assign_role(conn, "apiuser", people[0], None)
         conn.execute(
             update(users).where(users.c.id == people[0]).values(description="<b>Hi</b> &amp; bye")
         )

@@ -14,17 +14,39 @@ from extapi.graphql.loaders import BatchLoader
 from extapi.graphql.resolvers.jobs import jobs_of_users_loader
 from extapi.people import listing, profile_fields, rules, user_changes
 from extapi.people.users import get_user
-from extapi.people.visibility import can_see, can_see_raw_description
+from extapi.people.visibility import (
+    can_see,
+    can_see_description,
+    can_see_raw_description,
+    full_name,
+    users_with_roles,
+)
 
 __all__ = ["RESOLVERS"]
 
 User = Mapping[str, Any]
 FORMAT_NAMES = {0: "HTML", 1: "HTML", 2: "PLAIN", 4: "MARKDOWN", 5: "JSON_EDITOR"}
-DEFAULT_PICTURE = "/theme/image.php/ventura/core/1/u/"
+SITE_THEME = "ventura"
+
+
+def _default_picture(info: GraphQLResolveInfo, size: str) -> str:
+    """The site theme's picture for users without one: ``_s`` asks for the non-SVG image, the
+    revision changes whenever theme caches are purged."""
+    ctx = _context(info)
+    return f"{ctx.base_url}/theme/image.php/_s/{SITE_THEME}/core/{ctx.site.themerev}/u/{size}"
 
 
 def _context(info: GraphQLResolveInfo) -> Any:
     return info.context
+
+
+def _role_holders(info: GraphQLResolveInfo) -> BatchLoader[bool]:
+    ctx = _context(info)
+    loader = ctx.loaders.get("role_holders")
+    if loader is None:
+        loader = BatchLoader(lambda ids: users_with_roles(ctx.conn, ids), False)
+        ctx.loaders["role_holders"] = loader
+    return loader
 
 
 def _custom_fields(info: GraphQLResolveInfo) -> BatchLoader[list[dict[str, Any]]]:
@@ -42,6 +64,7 @@ def resolve_users(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> di
     page = listing.list_users(ctx.conn, ctx.actor, query)
     ids = [int(u["id"]) for u in page.items]
     _custom_fields(info).expect(ids)
+    _role_holders(info).expect(ids)
     jobs_of_users_loader(info).expect(ids)
     return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
 
@@ -49,6 +72,7 @@ def resolve_users(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> di
 def _written(info: GraphQLResolveInfo, conn: Any, user_id: int) -> dict[str, Any]:
     """The user as just written, read inside the mutation's own transaction."""
     _custom_fields(info).forget(user_id)
+    _role_holders(info).forget(user_id)
     return {"user": get_user(conn, user_id)}
 
 
@@ -104,7 +128,7 @@ def _date_field(name: str) -> Callable[..., str | None]:
 
 
 def resolve_fullname(user: User, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
-    return format_text(f"{user['firstname']} {user['lastname']}", format) or ""
+    return format_text(full_name(user), format) or ""
 
 
 def resolve_email(user: User, info: GraphQLResolveInfo) -> str | None:
@@ -115,26 +139,37 @@ def resolve_country(user: User, _info: GraphQLResolveInfo) -> str | None:
     return rules.country_name(user["country"]) if user["country"] else None
 
 
+def _description_visible(info: GraphQLResolveInfo, user: User) -> bool:
+    principal = _context(info).principal
+    if user["id"] == principal.user_id or principal.is_site_admin:
+        return True
+    return can_see_description(_role_holders(info).load(int(user["id"])))
+
+
 def resolve_description(user: User, info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
+    if not _description_visible(info, user):
+        return None
     if format == "RAW" and not can_see_raw_description(_context(info).principal, user):
         return None
     stored = int(user["descriptionformat"])
     return format_text(user["description"], format, stored if stored != 0 else HTML_CODE)
 
 
-def resolve_descriptionformat(user: User, _info: GraphQLResolveInfo) -> str:
+def resolve_descriptionformat(user: User, info: GraphQLResolveInfo) -> str | None:
+    if not _description_visible(info, user):
+        return None
     return FORMAT_NAMES.get(int(user["descriptionformat"]), "HTML")
 
 
 def _picture(size: str) -> Callable[..., str]:
     def resolve(_user: User, info: GraphQLResolveInfo) -> str:
-        return f"{_context(info).base_url}{DEFAULT_PICTURE}{size}"
+        return _default_picture(info, size)
 
     return resolve
 
 
 def resolve_picture_alt(user: User, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
-    return format_text(user["imagealt"] or f"{user['firstname']} {user['lastname']}", format) or ""
+    return format_text(user["imagealt"] or full_name(user), format) or ""
 
 
 def resolve_timezone(user: User, info: GraphQLResolveInfo) -> str | None:
@@ -151,11 +186,14 @@ def resolve_interests(user: User, info: GraphQLResolveInfo) -> str | None:
 
 def resolve_custom_fields(user: User, info: GraphQLResolveInfo) -> list[dict[str, Any]] | None:
     ctx = _context(info)
-    # Fields visible to everyone show to anyone who can see the user; the others need
-    # moodle/user:viewalldetails (Totara 17.2 and later).
-    sees_hidden = user["id"] == ctx.principal.user_id or has_capability(
-        ctx.principal, "moodle/user:viewalldetails", user["tenant_id"]
-    )
+    # Fields visible to everyone show to anyone who can see the user; private ones to the user
+    # and holders of moodle/user:viewalldetails; hidden ones to those holders only.
+    sees_all = has_capability(ctx.principal, "moodle/user:viewalldetails", user["tenant_id"])
+    shown = {profile_fields.VISIBLE_TO_ALL}
+    if sees_all or user["id"] == ctx.principal.user_id:
+        shown.add(profile_fields.VISIBLE_TO_USER)
+    if sees_all:
+        shown.add(profile_fields.NOT_VISIBLE)
     values = _custom_fields(info).load(int(user["id"]))
     return [
         {
@@ -165,7 +203,7 @@ def resolve_custom_fields(user: User, info: GraphQLResolveInfo) -> list[dict[str
             "data_type": v["datatype"],
         }
         for v in values
-        if v["visible"] == profile_fields.VISIBLE_TO_ALL or sees_hidden
+        if v["visible"] in shown
     ]
 
 
@@ -177,9 +215,9 @@ def resolve_job_assignments(user: User, info: GraphQLResolveInfo) -> list[dict[s
 def resolve_card(user: User, info: GraphQLResolveInfo) -> dict[str, Any]:
     base = _context(info).base_url
     profile = f"{base}/user/profile.php?id={user['id']}"
-    name = f"{user['firstname']} {user['lastname']}"
+    name = full_name(user)
     return {
-        "profile_picture_url": f"{base}{DEFAULT_PICTURE}f1",
+        "profile_picture_url": _default_picture(info, "f1"),
         "profile_picture_alt": user["imagealt"] or name,
         "profile_url": profile,
         "display_fields": [
