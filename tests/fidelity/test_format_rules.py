@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
+from extapi.access import roles
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, job_assignments
 from extapi.errors import CodingError
 from extapi.graphql.formats import PLAIN_CODE, format_string_field, format_text
@@ -261,3 +262,32 @@ def test_hierarchy_name_in_markdown_is_an_internal_coding_error(
     assert body["errors"][0]["debugMessage"].endswith(
         "MARKDOWN format is currently not supported by the string formatter."
     )
+
+
+RAW_ORGANISATION = """
+{ hierarchy_organisation_organisation(reference: {idnumber: "O1"}) { organisation {
+    shortname(format: RAW) description(format: RAW) plain: shortname
+    framework { fullname(format: RAW) }
+} } }
+"""
+
+
+def test_raw_item_texts_need_the_right_to_update_such_items(runtime: Runtime, http: Any) -> None:
+    # given an organisation with markup in its short name
+    _organisation(runtime, "Sales", "S&M")
+    call = _client(runtime, http)
+    answer = call(RAW_ORGANISATION)["data"]["hierarchy_organisation_organisation"]
+    # then RAW shows its texts as stored to a client that may update organisations
+    assert answer["organisation"] == {
+        "shortname": "S&M",
+        "description": "<p>Desc & more</p>",
+        "plain": "S&M",
+        "framework": {"fullname": "Org <i>fw</i>"},
+    }
+    # but not to one that may not
+    with runtime.engine.begin() as conn:
+        roles.set_permission(conn, "apiuser", "totara/hierarchy:updateorganisation", -1)
+    answer = call(RAW_ORGANISATION)["data"]["hierarchy_organisation_organisation"]
+    assert answer["organisation"]["shortname"] is None
+    assert answer["organisation"]["description"] is None
+    assert answer["organisation"]["plain"] == "S&M"

@@ -137,6 +137,24 @@ def resolve_description(row: Row, _info: GraphQLResolveInfo, format: str = "HTML
     return None if description is None else format_text(description, format)
 
 
+def _raw_allowed(item: Row, info: GraphQLResolveInfo, fmt: str) -> bool:
+    """An item's texts in RAW format are shown only to callers who may update such items."""
+    capability = KIND_INFO[item["kind"]].capability("update")
+    return fmt != "RAW" or bool(_context(info).actor.can(capability))
+
+
+def resolve_item_fullname(item: Row, info: GraphQLResolveInfo, format: str = "PLAIN") -> Any:
+    return resolve_fullname(item, info, format) if _raw_allowed(item, info, format) else None
+
+
+def resolve_item_shortname(item: Row, info: GraphQLResolveInfo, format: str = "PLAIN") -> Any:
+    return resolve_shortname(item, info, format) if _raw_allowed(item, info, format) else None
+
+
+def resolve_item_description(item: Row, info: GraphQLResolveInfo, format: str = "HTML") -> Any:
+    return resolve_description(item, info, format) if _raw_allowed(item, info, format) else None
+
+
 _NAMED: dict[str, Callable[..., Any]] = {
     "fullname": resolve_fullname,
     "shortname": resolve_shortname,
@@ -199,6 +217,9 @@ def resolve_framework_items(framework: Row, info: GraphQLResolveInfo) -> list[Ro
 
 _ITEM_FIELDS: dict[str, Callable[..., Any]] = {
     **_NAMED,
+    "fullname": resolve_item_fullname,
+    "shortname": resolve_item_shortname,
+    "description": resolve_item_description,
     "frameworkid": resolve_frameworkid,
     "framework": resolve_framework,
     "parentid": resolve_parentid,
