@@ -1,7 +1,4 @@
-"""HTML to plain text as Totara converts it: its bundled Html2Text, with no line wrapping.
-
-Not reproduced: the layout of ``<pre>`` and ``<blockquote>`` blocks.
-"""
+"""HTML to plain text as Totara converts it: its bundled Html2Text, with no line wrapping."""
 
 from __future__ import annotations
 
@@ -59,16 +56,15 @@ _ENTITIES = _rules(
     (r"&#39;", "'"),
     (r"[ ]+([\n\t])", r"\1"),
 )
+_BLOCKQUOTE_TAG = re.compile(r"</*blockquote[^>]*>", re.I)
+_PRE = re.compile(r"<pre[^>]*?>(.*?)</pre>", re.I | re.S)
 _LEFTOVER_ENTITY = re.compile(r"&([a-zA-Z0-9]{2,6}|#[0-9]{2,4});")
 _TAG_CHUNK = re.compile(r"(<[^>]*>)")
 
 
 def _upper(text: str) -> str:
-    """Upper-case the text between tags (entities decoded first, then re-escaped)."""
-    chunks = [c for c in _TAG_CHUNK.split(text) if c]
-    return "".join(
-        c if c.startswith("<") else escape_html(decode_entities(c).upper()) for c in chunks
-    )
+    """Upper-case the text between tags; entities too (so ``&nbsp;`` becomes unknown)."""
+    return "".join(c if c.startswith("<") else c.upper() for c in _TAG_CHUNK.split(text) if c)
 
 
 class _Converter:
@@ -104,8 +100,39 @@ class _Converter:
             return display if url == display else f"{display} [{url}]"
         return display
 
-    def convert(self, html: str) -> str:
-        text = _sub(_LAYOUT, php_trim(html))
+    def _quotes(self, text: str) -> str:
+        """Each outermost blockquote becomes a preformatted block of "> "-prefixed lines."""
+        tags = list(_BLOCKQUOTE_TAG.finditer(text))
+        result, level, start, taglen, shift = text, 0, 0, 0, 0
+        for tag in tags:
+            if not tag.group(0).startswith("</"):
+                if level == 0:
+                    start, taglen = tag.start(), len(tag.group(0))
+                level += 1
+                continue
+            if level != 1:  # a stray closing tag, or the end of an inner quote
+                level = max(level - 1, 0)
+                continue
+            level = 0
+            body = self.convert(php_trim(result[start + taglen - shift : tag.start() - shift]))
+            body = re.sub(r"((^|\n)>*)", r"\1> ", php_trim(body))
+            block = "<pre>" + escape_html(body) + "</pre>"
+            result = result[: start - shift] + block + result[tag.end() - shift :]
+            shift += tag.end() - start - len(block)
+        return result
+
+    def _preformatted(self, text: str) -> str:
+        """Each ``<pre>`` block keeps its lines and spaces (as <br> and non-breaking spaces)."""
+        while match := _PRE.search(text):
+            content = _sub(self.rules, re.sub(r"(<br\b[^>]*>)", "\n", match.group(1), flags=re.I))
+            content = content.replace("\n", "<br>").replace("\t", "&nbsp;" * 4)
+            content = re.sub(r"</?pre[^>]*>", "", content.replace(" ", "&nbsp;"))
+            text = text[: match.start()] + f"<div><br>{content}<br></div>" + text[match.end() :]
+        return text
+
+    def convert(self, text: str) -> str:
+        text = self._preformatted(self._quotes(text))
+        text = _sub(_LAYOUT, text)
         text = _sub(self.rules, text)
         text = _sub(_ENTITIES, strip_tags(text))
         text = _LEFTOVER_ENTITY.sub("", decode_entities(text)).replace("|+|amp|+|", "&")
@@ -116,4 +143,4 @@ class _Converter:
 
 def html_to_text(html: str, links: str = "none") -> str:
     """Totara's html2text with no line wrapping; ``links`` is "none" or "inline"."""
-    return _Converter(links).convert(html)
+    return _Converter(links).convert(php_trim(html))

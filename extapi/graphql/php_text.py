@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from html.entities import html5
 
-__all__ = ["strip_tags", "clean_string", "decode_entities", "escape_html", "php_trim"]
+__all__ = ["strip_tags", "clean_string", "decode_entities", "escape_html", "php_trim", "PHP_TRIM"]
 
 _C_SPACE = " \t\n\v\f\r"  # C isspace(): what strip_tags treats as white space
 PHP_TRIM = " \t\n\r\0\x0b"  # the characters PHP's trim() removes

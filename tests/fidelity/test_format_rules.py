@@ -16,11 +16,13 @@ from extapi.access import roles
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, job_assignments
 from extapi.errors import CodingError
 from extapi.graphql.formats import PLAIN_CODE, format_string_field, format_text
+from extapi.graphql.html_text import html_to_text
 from extapi.runtime import Runtime
 from tests.factories import fetch_token, graphql, make_api_client, make_user
 
 SCRIPTED = "<p>Hello <b>World</b></p><script>alert(1)</script>"
 LIST = "<ul><li>one</li><li>two</li></ul>"
+QUOTE = "<blockquote><p>quoted</p><blockquote>inner</blockquote>after</blockquote>tail"
 MULTILANG = (
     '<span lang="en" class="multilang">Hi</span><span lang="fr" class="multilang">Salut</span>'
 )
@@ -76,6 +78,9 @@ TEXT_CASES = [
     ("<p>x &copy y &hellip; &#128;</p>", "<p>x &amp;copy y … \x80</p>", "x &copy y … \x80\n"),
     ("<i>a\x01b</i>", "<i>ab</i>", "_ab_"),
     ("<h3>Head<p>para</p>", "<h3>Head</h3><p>para</p>", "HEAD\n\npara\n"),
+    ("<b>caf&eacute;&nbsp;bar</b>", "<b>café\u00a0bar</b>", "CAFÉ\u00a0BAR"),
+    (QUOTE, QUOTE, ">\u00a0quoted\n>\u00a0\n>>\u00a0\u00a0inner\n>\u00a0after\ntail"),
+    ("<pre>a  b\n\tc</pre>", "<pre>a  b\n\tc</pre>", "a\u00a0\u00a0b\n" + "\u00a0" * 4 + "c\n"),
     ("<h2>Title</h2>text", "<h2>Title</h2>text", "TITLE\n\ntext"),
     ("<em>it</em> and <i>x</i>", "<em>it</em> and <i>x</i>", "_it_ and _x_"),
     ("<p>a<br />b</p>", "<p>a<br />b</p>", "a\nb\n"),
@@ -106,6 +111,11 @@ def test_text_formatter_renders_stored_plain_text_as_escaped_html() -> None:
     assert format_text(value, "HTML", PLAIN_CODE) == "O&#039;Brien &lt;b&gt;<br />\n&nbsp; two"
     # and PLAIN then loses the apostrophe, as Totara does (&#039; is not decoded, then dropped)
     assert format_text(value, "PLAIN", PLAIN_CODE) == "OBrien <b>\n\u00a0 two"
+
+
+def test_bold_text_loses_its_entities_in_plain_text() -> None:
+    # Totara upper-cases bold text with its entities, which then no longer decode
+    assert html_to_text("<b>a&nbsp;b &amp; c</b>") == "AB & C"
 
 
 def test_null_stays_null_in_every_supported_format() -> None:
