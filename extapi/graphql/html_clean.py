@@ -19,7 +19,16 @@ from extapi.graphql.php_text import escape_html
 __all__ = ["purify"]
 
 _VOID = {"br", "hr", "img", "col", "area", "wbr"}
-_DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "head", "title", "noscript"}
+_DROP_WITH_CONTENT = {"script", "style", "iframe", "head", "title", "noscript"}
+# Elements kept only inside one of these open parents.
+_PARENTS = {
+    "li": {"ul", "ol", "menu", "dir"},
+    "dt": {"dl"},
+    "dd": {"dl"},
+    "tr": {"table", "thead", "tbody", "tfoot"},
+    "td": {"tr"},
+    "th": {"tr"},
+}
 _ALLOWED = {
     "a", "abbr", "acronym", "address", "b", "bdo", "big", "blockquote", "br", "caption", "cite",
     "code", "col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "h1", "h2", "h3",
@@ -30,7 +39,7 @@ _ALLOWED = {
 }  # fmt: skip
 _ATTRS = {
     "class", "title", "lang", "xml:lang", "dir", "style", "href", "src", "alt", "width",
-    "height", "colspan", "rowspan", "align", "valign", "target", "rel", "name", "xxxlang",
+    "height", "colspan", "rowspan", "align", "valign", "target", "rel", "xxxlang",
     "controls", "type", "start", "summary", "border", "cellpadding", "cellspacing",
     "color", "size", "face", "bgcolor",
 }  # fmt: skip
@@ -120,14 +129,14 @@ class _Cleaner(HTMLParser):
     def _attrs(self, tag: str, attrs: list[tuple[str, str | None]]) -> str:
         kept: dict[str, str] = {}
         for name, raw in attrs:
-            value = raw if raw is not None else name
+            value = raw if raw is not None else ""
             if name not in _ATTRS or (name in _URI_ATTRS and not _SAFE_SCHEME.match(value)):
                 continue
             if name == "style":
                 value = _css(value)
             elif name in ("color", "bgcolor"):
                 value = _COLOUR_NAMES.get(value.strip().lower(), value)
-            if value or name == "alt":
+            if value or name not in ("class", "style"):
                 kept[name] = value
         if tag == "img" and "alt" not in kept and "src" in kept:
             kept["alt"] = kept["src"].rsplit("/", 1)[-1]
@@ -139,13 +148,20 @@ class _Cleaner(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROP_WITH_CONTENT:
             self.dropping += 1
-        elif not self.dropping and tag in _ALLOWED:
+        elif not self.dropping and tag in _ALLOWED and self._placeable(tag, attrs):
             self._close_for(tag)
             if tag in _VOID:
                 self.out.append(f"<{tag}{self._attrs(tag, attrs)} />")
             else:
                 self.out.append(f"<{tag}{self._attrs(tag, attrs)}>")
                 self.open.append(tag)
+
+    def _placeable(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        """A list item needs a list, a cell a row ...; an image needs a usable source."""
+        if tag == "img":
+            return any(n == "src" and _SAFE_SCHEME.match(v or "") for n, v in attrs)
+        parents = _PARENTS.get(tag)
+        return parents is None or any(open_tag in parents for open_tag in self.open)
 
     def _close_for(self, tag: str) -> None:
         """Close what cannot hold the new element: a link inside a link, a block inside a
