@@ -21,7 +21,14 @@ from extapi.graphql.html_clean import purify
 from extapi.graphql.html_text import html_to_text
 from extapi.graphql.php_text import PHP_TRIM, clean_string, escape_html, strip_tags
 
-__all__ = ["format_string_field", "format_text", "MOODLE_CODE", "HTML_CODE", "PLAIN_CODE"]
+__all__ = [
+    "format_string_field",
+    "format_text",
+    "format_cleaned",
+    "MOODLE_CODE",
+    "HTML_CODE",
+    "PLAIN_CODE",
+]
 
 MOODLE_CODE, HTML_CODE, PLAIN_CODE = 0, 1, 2
 _STRING_FORMATS = ("RAW", "HTML", "PLAIN")
@@ -40,6 +47,14 @@ def format_string_field(value: str | None, fmt: str) -> str | None:
         return value
     html = clean_string(strip_tags(value))
     return html if fmt == "HTML" else html_to_text(html, links="none")
+
+
+def format_cleaned(value: str, fmt: str) -> str:
+    """How Totara's user type renders a user's full name (and card display values): risky
+    characters as numeric entities, turned back into text for PLAIN; tags are not stripped
+    and no format is refused."""
+    html = clean_string(value)
+    return html_to_text(html, links="none") if fmt == "PLAIN" else html
 
 
 # --- the text formatter -------------------------------------------------------------------------

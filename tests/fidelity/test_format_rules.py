@@ -15,7 +15,7 @@ from sqlalchemy import insert, update
 from extapi.access import roles
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, job_assignments
 from extapi.errors import CodingError
-from extapi.graphql.formats import PLAIN_CODE, format_string_field, format_text
+from extapi.graphql.formats import PLAIN_CODE, format_cleaned, format_string_field, format_text
 from extapi.graphql.html_text import html_to_text
 from extapi.runtime import Runtime
 from tests.factories import fetch_token, graphql, make_api_client, make_user
@@ -120,6 +120,14 @@ def test_text_formatter_renders_stored_plain_text_as_escaped_html() -> None:
 def test_bold_text_loses_its_entities_in_plain_text() -> None:
     # Totara upper-cases bold text with its entities, which then no longer decode
     assert html_to_text("<b>a&nbsp;b &amp; c</b>") == "AB & C"
+
+
+def test_cleaned_user_names_keep_tags_as_text() -> None:
+    # the rendering Totara's user type gives a full name: no tag stripping, no refused format
+    assert format_cleaned("Bold O'Brien & Co", "HTML") == "Bold O&#39;Brien &#38; Co"
+    assert format_cleaned("Bold O'Brien & Co", "PLAIN") == "Bold O'Brien & Co"
+    assert format_cleaned("<b>x</b>  y", "PLAIN") == "<b>x</b> y"
+    assert format_cleaned("<b>x</b>", "MARKDOWN") == "&#60;b&#62;x&#60;/b&#62;"
 
 
 def test_null_stays_null_in_every_supported_format() -> None:
