@@ -12,7 +12,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from extapi.graphql.formats import HTML_CODE, format_text
+from extapi.graphql.formats import format_string_field, format_text
 from extapi.graphql.loaders import BatchLoader
 from extapi.org import hierarchy
 from extapi.org.hierarchy import KIND_INFO, Kind
@@ -115,12 +115,17 @@ def _optional_text(value: Any) -> str | None:
     return value or None
 
 
+def _name(value: str | None, fmt: str) -> str | None:
+    """Names use the string formatter; a missing name is none, whatever the format."""
+    return None if value is None else format_string_field(value, fmt)
+
+
 def resolve_fullname(row: Row, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
-    return format_text(row["fullname"], format) or ""
+    return _name(row["fullname"], format) or ""
 
 
 def resolve_shortname(row: Row, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
-    return format_text(_optional_text(row["shortname"]), format)
+    return _name(_optional_text(row["shortname"]), format)
 
 
 def resolve_idnumber(row: Row, _info: GraphQLResolveInfo) -> str | None:
@@ -128,7 +133,26 @@ def resolve_idnumber(row: Row, _info: GraphQLResolveInfo) -> str | None:
 
 
 def resolve_description(row: Row, _info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
-    return format_text(_optional_text(row["description"]), format, HTML_CODE)
+    description = _optional_text(row["description"])
+    return None if description is None else format_text(description, format)
+
+
+def _raw_allowed(item: Row, info: GraphQLResolveInfo, fmt: str) -> bool:
+    """An item's texts in RAW format are shown only to callers who may update such items."""
+    capability = KIND_INFO[item["kind"]].capability("update")
+    return fmt != "RAW" or bool(_context(info).actor.can(capability))
+
+
+def resolve_item_fullname(item: Row, info: GraphQLResolveInfo, format: str = "PLAIN") -> Any:
+    return resolve_fullname(item, info, format) if _raw_allowed(item, info, format) else None
+
+
+def resolve_item_shortname(item: Row, info: GraphQLResolveInfo, format: str = "PLAIN") -> Any:
+    return resolve_shortname(item, info, format) if _raw_allowed(item, info, format) else None
+
+
+def resolve_item_description(item: Row, info: GraphQLResolveInfo, format: str = "HTML") -> Any:
+    return resolve_description(item, info, format) if _raw_allowed(item, info, format) else None
 
 
 _NAMED: dict[str, Callable[..., Any]] = {
@@ -193,6 +217,9 @@ def resolve_framework_items(framework: Row, info: GraphQLResolveInfo) -> list[Ro
 
 _ITEM_FIELDS: dict[str, Callable[..., Any]] = {
     **_NAMED,
+    "fullname": resolve_item_fullname,
+    "shortname": resolve_item_shortname,
+    "description": resolve_item_description,
     "frameworkid": resolve_frameworkid,
     "framework": resolve_framework,
     "parentid": resolve_parentid,

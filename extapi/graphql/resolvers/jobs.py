@@ -13,7 +13,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from extapi.dates import format_date
-from extapi.graphql.formats import HTML_CODE, PLAIN_CODE, format_text
+from extapi.graphql.formats import format_string_field, format_text
 from extapi.graphql.loaders import BatchLoader
 from extapi.org import hierarchy, jobs
 
@@ -169,15 +169,15 @@ def _editable(info: GraphQLResolveInfo, job: Job) -> bool:
     )
 
 
-def _render(info: GraphQLResolveInfo, job: Job, value: str | None, fmt: str, stored: int) -> Any:
-    if value is None or (fmt == "RAW" and not _editable(info, job)):
-        return None
-    return format_text(value, fmt, stored)
+def _raw_allowed(info: GraphQLResolveInfo, job: Job, fmt: str) -> bool:
+    return fmt != "RAW" or _editable(info, job)
 
 
 def resolve_description(job: Job, info: GraphQLResolveInfo, format: str = "HTML") -> str | None:
     """Totara loads a missing description as an empty text, so it reads as "", never null."""
-    return _render(info, job, job["description"] or "", format, HTML_CODE)
+    if not _raw_allowed(info, job, format):
+        return None
+    return format_text(job["description"] or "", format)
 
 
 # PHP's trim() characters: a name of only these counts as no name.
@@ -190,12 +190,13 @@ def resolve_fullname(job: Job, info: GraphQLResolveInfo, format: str = "PLAIN") 
     name = job["fullname"]
     if name is None or not name.strip(_PHP_BLANK):
         name = DEFAULT_FULLNAME.format(job["idnumber"])
-    return _render(info, job, name, format, PLAIN_CODE)
+    return format_string_field(name, format) if _raw_allowed(info, job, format) else None
 
 
 def resolve_shortname(job: Job, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
-    """An empty short name reads as none, as Totara reloads it."""
-    return _render(info, job, job["shortname"] or None, format, PLAIN_CODE)
+    """An empty short name reads as none, as Totara reloads it; the format is checked first."""
+    name = job["shortname"] or None
+    return format_string_field(name, format) if _raw_allowed(info, job, format) else None
 
 
 def _date(name: str) -> Callable[..., str | None]:
