@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
@@ -18,6 +19,13 @@ from extapi.config import Config
 from extapi.runtime import Runtime, open_runtime
 from tests.support.databases import fresh_postgres_database, reset_postgres
 from tests.support.server import LiveServer, start_server
+
+# Property tests check behaviour, not speed: on a busy shared machine neither a slow example
+# nor slow input generation may fail them.
+settings.register_profile(
+    "extapi", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("extapi")
 
 PG_URL = os.environ.get("EXTAPI_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("EXTAPI_TEST_REDIS_URL")

@@ -276,11 +276,29 @@ def test_description_formats(runtime, call, people, fmt, expected):
     assert items["amy"]["description"] == expected
 
 
-def test_plain_text_fields_are_escaped_for_html(runtime, call, people):
+def test_text_fields_are_returned_as_stored_whatever_the_format(runtime, call, people):
+    # given a city holding markup (stored directly: the API strips tags when it saves)
     with runtime.engine.begin() as conn:
         conn.execute(update(users).where(users.c.id == people[0]).values(city="A <b> & C"))
+    # when it is read in HTML and in the default PLAIN format
     query = "{ core_user_users { items { username city(format: HTML) plain: city } } }"
     items = {u["username"]: u for u in _page(call(query))["items"]}
-    # (the text formatter's output; Totara's user type returns such fields unformatted)
-    assert items["amy"]["city"] == "A <b> &amp; C</b>"
-    assert items["amy"]["plain"] == "A & C"
+    # then both are the stored text: Totara's user type ignores the format of such fields
+    assert items["amy"]["city"] == "A <b> & C"
+    assert items["amy"]["plain"] == "A <b> & C"
+
+
+def test_fullname_and_card_values_are_cleaned_strings(runtime, call, people):
+    # given a user whose name holds characters that HTML treats specially
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            update(users)
+            .where(users.c.id == people[0])
+            .values(firstname="Bold", lastname="O'Brien & Co")
+        )
+    # when the full name is read in PLAIN and HTML
+    query = "{ core_user_users { items { username fullname html: fullname(format: HTML) } } }"
+    items = {u["username"]: u for u in _page(call(query))["items"]}
+    # then PLAIN is the text and HTML writes the risky characters as numeric entities
+    assert items["amy"]["fullname"] == "Bold O'Brien & Co"
+    assert items["amy"]["html"] == "Bold O&#39;Brien &#38; Co"

@@ -9,8 +9,9 @@ from graphql import GraphQLResolveInfo
 
 from extapi.access.principal import has_capability
 from extapi.dates import format_date
-from extapi.graphql.formats import HTML_CODE, PLAIN_CODE, format_text
+from extapi.graphql.formats import format_cleaned, format_text
 from extapi.graphql.loaders import BatchLoader
+from extapi.graphql.php_text import clean_string
 from extapi.graphql.resolvers.jobs import jobs_of_users_loader
 from extapi.people import listing, profile_fields, rules, user_changes
 from extapi.people.users import get_user
@@ -103,10 +104,13 @@ def _visible(info: GraphQLResolveInfo, user: User, field: str) -> bool:
 
 
 def _text_field(name: str) -> Callable[..., str | None]:
+    """Totara's user type reads these fields as stored: their ``format`` argument is accepted
+    and ignored (tags were already stripped when the value was saved)."""
+
     def resolve(user: User, info: GraphQLResolveInfo, format: str = "PLAIN") -> str | None:
         if not _visible(info, user, name):
             return None
-        return format_text(user[name], format)
+        return user[name]
 
     return resolve
 
@@ -128,7 +132,7 @@ def _date_field(name: str) -> Callable[..., str | None]:
 
 
 def resolve_fullname(user: User, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
-    return format_text(full_name(user), format) or ""
+    return format_cleaned(full_name(user), format)
 
 
 def resolve_email(user: User, info: GraphQLResolveInfo) -> str | None:
@@ -151,8 +155,11 @@ def resolve_description(user: User, info: GraphQLResolveInfo, format: str = "HTM
         return None
     if format == "RAW" and not can_see_raw_description(_context(info).principal, user):
         return None
-    stored = int(user["descriptionformat"])
-    return format_text(user["description"], format, stored if stored != 0 else HTML_CODE)
+    description = user["description"]
+    if description in (None, "", "0"):  # PHP's empty(): no description
+        return None
+    # Totara renders the description as HTML whatever its stored format says.
+    return format_text(description, format)
 
 
 def resolve_descriptionformat(user: User, info: GraphQLResolveInfo) -> str | None:
@@ -169,7 +176,8 @@ def _picture(size: str) -> Callable[..., str]:
 
 
 def resolve_picture_alt(user: User, _info: GraphQLResolveInfo, format: str = "PLAIN") -> str:
-    return format_text(user["imagealt"] or full_name(user), format) or ""
+    """The stored alt text, else the full name; the ``format`` argument is ignored."""
+    return str(user["imagealt"] or clean_string(full_name(user)))
 
 
 def resolve_timezone(user: User, info: GraphQLResolveInfo) -> str | None:
@@ -227,7 +235,10 @@ def resolve_card(user: User, info: GraphQLResolveInfo) -> dict[str, Any]:
 
 
 def resolve_card_value(field: Mapping[str, Any], _info: Any, format: str = "PLAIN") -> Any:
-    return format_text(field["value"], format, PLAIN_CODE)
+    value = field["value"]
+    if value in (None, "", "0"):
+        return None
+    return value if format == "RAW" else format_cleaned(str(value), format)
 
 
 _TEXT = (
