@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -82,6 +83,8 @@ _BASE64_SKIPPED = frozenset(b" \t\r\n")
 
 # A cursor's limit must be a GraphQL Int (signed 32 bits), like the ``limit`` argument.
 _INT32 = 2**31
+_JSON_MAX_NESTING = 511
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # JSON types a cursor column value may have, per the Python type SQLAlchemy reports for the
 # column. Columns of other types (or with no Python type) are not checked.
@@ -290,10 +293,36 @@ def _unbase64(text: str) -> bytes:
 
 
 def _parse_json(raw: bytes) -> Any:
+    """Decode JSON as PHP's ``json_decode`` does: no NaN or Infinity, no unpaired surrogate
+    escape, at most 511 arrays or objects one inside the other (its default depth of 512)."""
     try:
-        return json.loads(raw)
-    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # ValueError covers JSON and UTF-8 faults
         raise CodingError(ERR_NOT_JSON) from exc
+    if not _php_decodable(data):
+        raise CodingError(ERR_NOT_JSON)
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _php_decodable(data: Any) -> bool:
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return False
+        elif isinstance(value, (dict, list)):
+            if depth > _JSON_MAX_NESTING:
+                return False
+            pairs = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in pairs:
+                pending.append((key, depth))
+                pending.append((item, depth + 1))
+    return True
 
 
 def _column_map(columns: dict[str, Any] | list[Any] | None) -> dict[str, Any] | None:

@@ -161,15 +161,19 @@ def auth_plugin(name: str) -> AuthPlugin:
 
 # --- Email and URL ---------------------------------------------------------------------------
 
-_LOCAL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+# The WHATWG "valid e-mail address" pattern, which Totara's validate_email uses: any run of the
+# allowed local-part characters (dots anywhere), and a domain of one or more labels, so no dot is
+# needed. PHP's "$" also matches before one final newline, hence the optional "\n".
+_EMAIL_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 _EMAIL = re.compile(
-    rf"{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*"
-    r"@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}"
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    rf"@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*\n?"
 )
 
 
 def is_valid_email(value: str) -> bool:
-    """Whether the value has the shape of an email address (length is checked elsewhere)."""
+    """Whether the value is an e-mail address as Totara's validate_email sees it (length is
+    checked elsewhere)."""
     return _EMAIL.fullmatch(value) is not None
 
 

@@ -136,6 +136,16 @@ def test_e2_base64_is_read_with_php_strict_rules_refusing(text: str):
         ('{"limit":2,"columns":5}', NO_COLUMNS),
         ('"cursor"', NOT_JSON),
         ("7", NOT_JSON),
+        # what PHP's json_decode refuses is not JSON, whatever the later steps would say
+        ('{"limit":1,"columns":NaN}', NOT_JSON),
+        ("[Infinity]", NOT_JSON),
+        ('{"limit":1,"columns":{"\\ud800":1}}', NOT_JSON),
+        pytest.param("[" * 512 + "]" * 512, NOT_JSON, id="512-nested"),
+        pytest.param("[" * 511 + "{}" + "]" * 511, NOT_JSON, id="511-nested-and-object"),
+        pytest.param("[" * 100000 + "]" * 100000, NOT_JSON, id="100000-nested"),
+        # a surrogate pair and 511 levels are fine
+        ('{"limit":1,"\\ud83d\\ude00":1}', NO_COLUMNS),
+        pytest.param("[" * 511 + "]" * 511, NO_LIMIT, id="511-nested"),
     ],
 )
 def test_e2_json_steps_in_order(payload: str, hint: str):

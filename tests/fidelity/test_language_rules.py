@@ -11,6 +11,7 @@ import pytest
 from extapi.graphql.documents import DocumentCache
 from extapi.graphql.errors import format_error
 from extapi.graphql.execute import run
+from extapi.graphql.messages.syntax import parse_document
 from extapi.graphql.scalars import parse_email
 from extapi.graphql.schema import build_schema
 from extapi.limits.cost import ComplexityCounter
@@ -80,6 +81,49 @@ def test_l1_syntax_errors_use_graphql_php_wording(query: str, message: str, colu
         }
     ]
     assert data is None
+
+
+ESCAPE = "Syntax Error: Invalid character escape sequence: "
+SURROGATE = "Syntax Error: Invalid UTF-16 trailing surrogate: "
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "column"),
+    [
+        # an escape cut short by the end of the document (graphql-core raised IndexError)
+        ('{ a(x: "\\', ESCAPE + "\\\x00", 9),
+        ('{ a(x: "x\\u', ESCAPE + "\\u", 11),
+        ('{ a(x: "x\\u00e', ESCAPE + "\\u00e", 11),
+        # graphql-php points at the character after the backslash
+        ('{ a(x: "\\q") }', ESCAPE + "\\q", 10),
+        ('{ a(x: "\\u00G1") }', ESCAPE + "\\u00G1", 10),
+        ('"\\u12"', ESCAPE + '\\u12"', 3),
+        ('"\\\n"', ESCAPE + "\\\n", 3),
+        # a surrogate needs a second escape after it
+        ('"\\uD800"', SURROGATE + '"', 9),
+        ('"\\uD800', SURROGATE, 9),
+        ('"\\uDC00\\u00"', SURROGATE + '\\u00"', 9),
+        ('"\\u0000"', 'Syntax Error: Invalid character within String: "\\u0000"', 2),
+        # escapes that read well: the string token is whole, so the error is the next token
+        ('"\\uD800\\u0041"', "Syntax Error: Unexpected <EOF>", 15),
+        ('"\\u00e9\\n\\t\\/\\b\\f\\r\\"\\\\"', "Syntax Error: Unexpected <EOF>", 25),
+    ],
+)
+def test_l1_string_escapes_fail_as_in_graphql_php(query: str, message: str, column: int) -> None:
+    # given a string whose escape graphql-php refuses (or accepts); when it runs
+    errors, _ = answer(query)
+    # then graphql-php's text at graphql-php's column, never a crash
+    assert [(e["message"], e["locations"]) for e in errors] == [
+        (message, [{"line": 1, "column": column}])
+    ]
+
+
+def test_l1_escapes_give_the_values_graphql_php_reads() -> None:
+    # given a string of escapes graphql-php accepts, a surrogate pair included
+    document = parse_document('{ a(x: "\\u00e9\\uD83D\\uDE00\\t\\"\\\\/\\/") }')
+    # when it is parsed, then the value holds the characters they stand for
+    field = document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    assert field.arguments[0].value.value == 'é\U0001f600\t"\\//'
 
 
 # --- L2 ---------------------------------------------------------------------------------

@@ -306,6 +306,19 @@ def test_u5_email_uniqueness_is_exact(runtime, call):
     )
 
 
+@pytest.mark.parametrize("email", ["jo@localhost", ".jo@example.com", "jo..smith@example.c"])
+def test_l4_whatwg_email_is_saved_on_create_and_update(runtime, call, email):
+    # given an address param_email lets through (WHATWG: no dot needed in the domain)
+    # when a user is created with it, then it is stored as given
+    _created(call(CREATE, input=_new("whatwg", email=email)))
+    # and when another user is updated to it (a new address of the same shape), it is kept too
+    _created(call(CREATE, input=_new("whatwg2")))
+    _updated(call(UPDATE, target={"username": "whatwg2"}, input={"email": "x" + email}))
+    with runtime.engine.connect() as conn:
+        stored = conn.execute(select(users.c.username, users.c.email).order_by(users.c.id))
+        assert {row.username: row.email for row in stored}["whatwg2"] == "x" + email
+
+
 def test_u5_a_reference_by_email_matches_exactly(call):
     _created(call(CREATE, input=_new("lower", email="same@example.com")))
     _created(call(CREATE, input=_new("upper", email="SAME@EXAMPLE.COM")))

@@ -209,6 +209,15 @@ def test_auth_plugin_refuses_unknown_names(name):
         "a!#$%&'*+/=?^_`{|}~-b@example.com",
         "x@my-host.example.museum",
         "J0@EXAMPLE.COM",
+        # the WHATWG pattern Totara uses: no dot needed in the domain, dots anywhere before "@"
+        "jo@example",
+        "jo@example.c",
+        "jo@example.c0m",
+        ".jo@example.com",
+        "jo.@example.com",
+        "jo..smith@example.com",
+        # PHP's "$" matches before one final newline
+        "jo@example.com\n",
     ],
 )
 def test_is_valid_email_accepts_practical_addresses(value):
@@ -225,12 +234,6 @@ def test_is_valid_email_accepts_practical_addresses(value):
         "plain",
         "@example.com",
         "jo@",
-        "jo@example",
-        "jo@example.c",
-        "jo@example.c0m",
-        ".jo@example.com",
-        "jo.@example.com",
-        "jo..smith@example.com",
         "jo smith@example.com",
         "jo@exa mple.com",
         "jo@@example.com",
@@ -240,7 +243,8 @@ def test_is_valid_email_accepts_practical_addresses(value):
         "jo@exam_ple.com",
         "jo(at)@example.com",
         "jö@example.com",
-        "jo@example.com\n",
+        "jo@example.com\n\n",
+        "jo@-example.com",
     ],
 )
 def test_is_valid_email_refuses_malformed_addresses(value):
@@ -256,7 +260,7 @@ def test_clean_email_keeps_the_address_as_given():
     assert clean_email("Jo.Smith@Example.COM") == "Jo.Smith@Example.COM"
 
 
-@pytest.mark.parametrize("value", ["jo@example", "not an email", "", "  jo@example.com\t"])
+@pytest.mark.parametrize("value", ["jo@example.", "not an email", "", "  jo@example.com\t"])
 def test_clean_email_refuses_malformed_addresses(value):
     # given a malformed address
     # when it is cleaned

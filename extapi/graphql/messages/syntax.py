@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, Source
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, Source, SourceLocation
 from graphql.language import Token, TokenKind
 from graphql.language.lexer import Lexer
 from graphql.language.parser import Parser
@@ -60,8 +60,66 @@ class _PhpLexer(Lexer):
         return self.create_token(kind, start, position, body[start:position])
 
     def read_string(self, start: int) -> Token:
-        self._refuse_control_characters(start + 1, block=False)
-        return super().read_string(start)
+        """A string read as graphql-php reads it. graphql-core fails with an IndexError on an
+        escape cut short by the end of the document, and points its escape errors at the
+        backslash; graphql-php names the character after it, and takes any second escape after
+        a surrogate as its pair."""
+        body = self.source.body
+        position = chunk_start = start + 1
+        value: list[str] = []
+        while position < len(body) and body[position] not in "\n\r":
+            char = body[position]
+            if char == '"':
+                value.append(body[chunk_start:position])
+                return self.create_token(TokenKind.STRING, start, position + 1, "".join(value))
+            if char < " " and char != "\t":
+                raise _string_character_error(self.source, position, char)
+            if char != "\\":
+                position += 1
+                continue
+            value.append(body[chunk_start:position])
+            escape = body[position + 1 : position + 2]
+            if escape == "u":
+                text, position = self._unicode_escape(position)
+                value.append(text)
+            elif escape and escape in _ESCAPES:
+                value.append(_ESCAPES[escape])
+                position += 2
+            else:
+                # at the end of the document graphql-php reads a NUL and points at the backslash
+                at = position + 1 if escape else position
+                message = "Invalid character escape sequence: \\" + (escape or "\x00")
+                raise _PhpSyntaxError(self.source, at, message)
+            chunk_start = position
+        raise _PhpSyntaxError(self.source, position, "Unterminated string.")
+
+    def _unicode_escape(self, backslash: int) -> tuple[str, int]:
+        """The ``\\uXXXX`` escape at ``backslash``: its text and the position after it."""
+        body = self.source.body
+        hex_start = backslash + 2
+        digits = body[hex_start : hex_start + 4]
+        if not _HEX4.fullmatch(digits):
+            message = "Invalid character escape sequence: \\u" + digits
+            raise _PhpSyntaxError(self.source, backslash + 1, message)
+        code = int(digits, 16)
+        end = hex_start + 4
+        if 0xD8 <= code >> 8 <= 0xDF:
+            pair = body[end : end + 6]
+            if not (pair.startswith("\\u") and _HEX4.fullmatch(pair[2:])):
+                message = f"Invalid UTF-16 trailing surrogate: {pair}"
+                error = _PhpSyntaxError(self.source, min(end + 1, len(body)), message)
+                if end + 1 > len(body) and error.locations:
+                    # graphql-php moves past the end of a document cut short; so does its column
+                    line, column = error.locations[0]
+                    error.locations = [SourceLocation(line, column + end + 1 - len(body))]
+                raise error
+            units = bytes.fromhex(digits + pair[2:])
+            # PHP's mbstring puts "?" where the two units do not make one character
+            return units.decode("utf-16-be", errors="replace").replace("\ufffd", "?"), end + 6
+        char = chr(code)
+        if code < 0x20 and char != "\t":
+            raise _string_character_error(self.source, backslash, char)
+        return char, end
 
     def read_block_string(self, start: int) -> Token:
         self._refuse_control_characters(start + 3, block=True)
@@ -93,6 +151,19 @@ class _PhpLexer(Lexer):
         while position < len(body) and "0" <= body[position] <= "9":
             position += 1
         return position
+
+
+_ESCAPES = {'"': '"', "/": "/", "\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+
+
+class _PhpSyntaxError(GraphQLSyntaxError):
+    """A syntax error already in graphql-php's words."""
+
+
+def _string_character_error(source: Source, position: int, char: str) -> GraphQLSyntaxError:
+    message = f"Invalid character within String: {_print_char(char)}"
+    return _PhpSyntaxError(source, position, message)
 
 
 def _lexer_error(source: Source, position: int, text: str) -> GraphQLSyntaxError:
@@ -153,6 +224,8 @@ _LEXER_TEXT = re.compile(
 
 def _php_lexer_error(error: GraphQLSyntaxError) -> GraphQLSyntaxError:
     """Rewrite a graphql-core lexer message from the source character it points at."""
+    if isinstance(error, _PhpSyntaxError):
+        return error
     description = error.description
     source = error.source
     position = list(error.positions)[0] if error.positions else 0
