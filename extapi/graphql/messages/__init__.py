@@ -17,40 +17,10 @@ Patterns read graphql-core 3.2's own texts; a graphql-core upgrade that changes 
 ``tests/graphql/test_messages.py`` fail on that row.
 """
 
+from extapi.graphql.messages import templates
 from extapi.graphql.messages.execution import argument_message, executor_reason
 from extapi.graphql.messages.syntax import PhpParser, parse_document
-from extapi.graphql.messages.templates import (
-    BAD_ARGUMENT,
-    BOOLEAN_VALUE,
-    DID_YOU_MEAN,
-    DID_YOU_MEAN_ENUM,
-    DID_YOU_MEAN_VALUE,
-    EXPECTED_TYPE,
-    FIELD_NOT_DEFINED,
-    FIELD_NOT_PROVIDED,
-    FLOAT_VALUE,
-    ID_VALUE,
-    INT_RANGE,
-    INT_VALUE,
-    INVALID_VARIABLE,
-    LITERAL_BAD_ARGUMENT,
-    LITERAL_BAD_VALUE,
-    LITERAL_FIELD_MISSING,
-    LITERAL_FIELD_UNKNOWN,
-    MULTIPLE_OPERATIONS,
-    NO_MUTATIONS,
-    NO_OPERATION,
-    NO_OPERATION_TYPE,
-    NO_QUERY_TYPE,
-    NO_SUBSCRIPTIONS,
-    NON_NULL_VARIABLE,
-    NOT_AN_OBJECT,
-    NOT_INPUT_TYPE,
-    NOT_NULL,
-    REQUIRED_VARIABLE,
-    STRING_VALUE,
-    UNKNOWN_OPERATION,
-)
+from extapi.graphql.messages.templates import *  # noqa: F403 (every template is re-exported)
 from extapi.graphql.messages.validation import validation_message
 
 __all__ = [
@@ -59,34 +29,5 @@ __all__ = [
     "validation_message",
     "argument_message",
     "executor_reason",
-    "NO_OPERATION_TYPE",
-    "UNKNOWN_OPERATION",
-    "MULTIPLE_OPERATIONS",
-    "NO_OPERATION",
-    "NO_SUBSCRIPTIONS",
-    "NO_MUTATIONS",
-    "NO_QUERY_TYPE",
-    "REQUIRED_VARIABLE",
-    "NON_NULL_VARIABLE",
-    "INVALID_VARIABLE",
-    "BAD_ARGUMENT",
-    "NOT_INPUT_TYPE",
-    "NOT_NULL",
-    "EXPECTED_TYPE",
-    "NOT_AN_OBJECT",
-    "FIELD_NOT_PROVIDED",
-    "FIELD_NOT_DEFINED",
-    "DID_YOU_MEAN_VALUE",
-    "STRING_VALUE",
-    "INT_VALUE",
-    "INT_RANGE",
-    "FLOAT_VALUE",
-    "BOOLEAN_VALUE",
-    "ID_VALUE",
-    "LITERAL_FIELD_MISSING",
-    "LITERAL_FIELD_UNKNOWN",
-    "LITERAL_BAD_ARGUMENT",
-    "LITERAL_BAD_VALUE",
-    "DID_YOU_MEAN",
-    "DID_YOU_MEAN_ENUM",
+    *templates.__all__,
 ]
