@@ -13,13 +13,13 @@ An unsupported format is refused even when the value is null: Totara checks the 
 
 from __future__ import annotations
 
-import json
 import re
 
 from extapi.errors import CodingError
 from extapi.graphql.html_clean import purify
 from extapi.graphql.html_text import html_to_text
 from extapi.graphql.php_text import PHP_TRIM, clean_string, escape_html, strip_tags
+from extapi.jsondoc import is_json_document
 
 __all__ = [
     "format_string_field",
@@ -79,19 +79,10 @@ def _moodle_to_html(text: str) -> str:
 
 
 def _is_json_document(text: str) -> bool:
-    """A JSON editor document (the shape only; Totara also validates every node)."""
     text = text.strip(PHP_TRIM)
     if len(text) < len('{"type":"doc","content":[]}') or not text.startswith("{"):
         return False
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return False
-    return (
-        isinstance(document, dict)
-        and document.get("type") == "doc"
-        and isinstance(document.get("content"), list)
-    )
+    return is_json_document(text)
 
 
 def _as_html(value: str, stored: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ from extapi.dates import zone
 from extapi.db import revision
 from extapi.db.tables import profile_data, profile_fields
 from extapi.errors import ConflictError, NotFoundError, ValidationError
+from extapi.jsondoc import is_json_document
 
 __all__ = [
     "DATATYPES",
@@ -220,24 +220,11 @@ def _check_text(field: FieldDefinition, change: FieldChange) -> None:
 def _check_textarea(field: FieldDefinition, change: FieldChange) -> None:
     if change.data_format is None:
         raise _Invalid(field, "data_format is required for textarea fields.")
-    if change.data_format == JSON_EDITOR and not _is_json_document(change.data or ""):
+    if change.data_format == JSON_EDITOR and not is_json_document(change.data or ""):
         raise _Invalid(
             field, "data_format set to JSON but data does not appear to be in JSON format."
         )
     _known_format(field, change)
-
-
-def _is_json_document(text: str) -> bool:
-    """A JSON editor document: an object of type "doc" with a list of content."""
-    try:
-        document = json.loads(text) if text else None
-    except ValueError:
-        return False
-    return (
-        isinstance(document, dict)
-        and document.get("type") == "doc"
-        and isinstance(document.get("content"), list)
-    )
 
 
 def _check_datetime(field: FieldDefinition, change: FieldChange) -> None:
