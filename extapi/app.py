@@ -62,6 +62,7 @@ class ExtapiApp:
                 "status": "ok",
                 "rate_limit_backend": self.runtime.config.rate_limit_backend,
                 "rate_limit_store_failures": getattr(windows, "failures", 0),
+                "rate_limit_enforced": windows is not None and getattr(windows, "enforcing", True),
                 "request_log_dropped": self.runtime.request_log.dropped,
             }
         )

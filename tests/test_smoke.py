@@ -20,5 +20,6 @@ def test_health_reports_the_rate_limit_store_and_request_log(http):
         "status": "ok",
         "rate_limit_backend": "memory",
         "rate_limit_store_failures": 0,
+        "rate_limit_enforced": True,
         "request_log_dropped": 0,
     }

@@ -53,19 +53,29 @@ class RateLimiter:
 
 
 def rate_headers(budgets: Sequence[Budget], verdict: Verdict) -> list[tuple[bytes, bytes]]:
-    """IETF RateLimit-Policy / RateLimit fields for the client's own budget (and the site's)."""
+    """IETF RateLimit-Policy / RateLimit fields for the client's own budget (and the site's).
+
+    ``RateLimit`` says what is left and when: on a refusal its reset is the same wait as
+    ``Retry-After``. When the store could not be asked, only the policy is sent: the
+    remaining budget is not known, so it is not claimed."""
     policy = ", ".join(
         f'"{b.key.split(":")[0]}";q={b.limit};w={WINDOW_SECONDS}' for b in reversed(budgets)
     )
+    headers = [(b"ratelimit-policy", policy.encode())]
+    if not verdict.known:
+        return headers
     client = len(budgets) - 1
     remaining = verdict.remaining(client, budgets[client].limit)
-    reset = max(verdict.reset_after, 0)
-    return [
-        (b"ratelimit-policy", policy.encode()),
-        (b"ratelimit", f'"client";r={remaining};t={reset}'.encode()),
-    ]
+    reset = _retry_seconds(verdict) if not verdict.allowed else max(verdict.reset_after, 0)
+    headers.append((b"ratelimit", f'"client";r={remaining};t={reset}'.encode()))
+    return headers
 
 
 def retry_headers(budgets: Sequence[Budget], verdict: Verdict) -> list[tuple[bytes, bytes]]:
-    seconds = max(1, math.ceil(verdict.retry_after))
+    """Headers of a 429: when the refused request would fit, plus the IETF fields."""
+    seconds = _retry_seconds(verdict)
     return [(b"retry-after", str(seconds).encode()), *rate_headers(budgets, verdict)]
+
+
+def _retry_seconds(verdict: Verdict) -> int:
+    return max(1, math.ceil(verdict.retry_after))

@@ -46,6 +46,7 @@ SKEW_SECONDS = 5
 MEMORY_KEYS_SOFT_MAX = 10_000
 REDIS_PREFIX = "extapi:rl:"
 REDIS_TIMEOUT_SECONDS = 0.5
+MAX_COOLDOWN_SECONDS = 30.0
 WARNING_INTERVAL_SECONDS = 30.0
 
 log = logging.getLogger("extapi.limits")
@@ -70,14 +71,17 @@ class Verdict:
 
     ``rates`` holds each budget's rate after the operation, in the order the budgets were
     given. ``retry_after`` is 0 when allowed, else the whole seconds until the first budget
-    that blocked would have room for one point. ``reset_after`` is the seconds until the first
-    budget's current window rotates.
+    that blocked would have room for what was asked (one point for a check, the refused
+    points for a charge). ``reset_after`` is the seconds until the first budget's current
+    window rotates. ``known`` is False when the store could not be asked and allowed the
+    operation blind: the rates are then zeros that mean nothing.
     """
 
     allowed: bool
     rates: tuple[int, ...]
     retry_after: int
     reset_after: int
+    known: bool = True
 
     def remaining(self, i: int, limit: int) -> int:
         """Points left under ``limit`` for the ``i``-th budget (never negative)."""
@@ -123,23 +127,24 @@ def _blocks(reading: _Reading, limit: int, need: int) -> bool:
     return not reading.skewed and reading.rate + need > limit
 
 
-def _rate_at(reading: _Reading, offset: float) -> int:
-    """The rate ``offset`` seconds into the window if nothing more is spent, assuming the
-    next window starts exactly when this one ends."""
-    if offset <= WINDOW_SECONDS:
-        return _decayed(reading.prev, offset) + reading.current
-    if offset < 2 * WINDOW_SECONDS:
-        return _decayed(reading.current, offset - WINDOW_SECONDS)
-    return 0
+def _retry_after(reading: _Reading, limit: int, need: int) -> int:
+    """Smallest whole number of seconds (at least 1) after which ``need`` points fit, if
+    nothing else is spent from the budget meanwhile.
 
-
-def _retry_after(reading: _Reading, limit: int) -> int:
-    """Smallest whole number of seconds (at least 1) after which one point fits."""
-    horizon = max(1, math.ceil(2 * WINDOW_SECONDS - reading.elapsed))
-    for wait in range(1, horizon):
-        if _rate_at(reading, reading.elapsed + wait) + 1 <= limit:
+    Inside this window the previous window's share decays. The first operation after the
+    window ends rotates it (as Totara does): this window's points become the previous
+    window's, counted in full at that moment, so they fit then only if the current points
+    alone leave room. Otherwise the request fits once even they no longer count, two windows
+    after this one began: that horizon is also the answer for a request larger than the
+    whole limit, which never fits."""
+    elapsed = reading.elapsed
+    last_in_window = math.floor(WINDOW_SECONDS - elapsed)
+    for wait in range(1, last_in_window + 1):
+        if _decayed(reading.prev, elapsed + wait) + reading.current + need <= limit:
             return wait
-    return horizon
+    if reading.current + need <= limit:
+        return last_in_window + 1
+    return max(1, math.ceil(2 * WINDOW_SECONDS - elapsed))
 
 
 def _reset_after(reading: _Reading) -> int:
@@ -153,7 +158,7 @@ def _verdict(
     retry_after = 0
     if not allowed:
         blocking = next(i for i, r in enumerate(readings) if _blocks(r, budgets[i].limit, need))
-        retry_after = _retry_after(readings[blocking], budgets[blocking].limit)
+        retry_after = _retry_after(readings[blocking], budgets[blocking].limit, need)
     return Verdict(
         allowed=allowed,
         rates=tuple(r.rate for r in readings),
@@ -162,9 +167,12 @@ def _verdict(
     )
 
 
-def _open_verdict(budgets: Sequence[Budget]) -> Verdict:
-    """What a store answers when it cannot know: allow, and report nothing spent."""
-    return Verdict(allowed=True, rates=(0,) * len(budgets), retry_after=0, reset_after=0)
+def _open_verdict(budgets: Sequence[Budget], known: bool = True) -> Verdict:
+    """Allow with nothing spent: for no budgets at all (known), or when the store cannot be
+    asked (not known)."""
+    return Verdict(
+        allowed=True, rates=(0,) * len(budgets), retry_after=0, reset_after=0, known=known
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,29 +337,48 @@ class RedisWindowStore:
     """Window state shared by every server process through Redis.
 
     One Lua script reads, decides and writes all budgets of an operation, so concurrent
-    requests cannot both take the last points. When Redis cannot be reached the store fails
-    open: it allows the request, reports rates of 0, counts the miss in ``failures`` and logs
-    a warning at most every 30 seconds. After a failure it leaves Redis alone for
-    ``cooldown`` seconds (so a dead server costs one timeout, not one per request), then tries
-    again; nothing needs restarting when Redis returns.
+    requests cannot both take the last points.
+
+    When Redis fails (refuses, errs, or accepts and never answers within the timeout) the store
+    fails open: it allows the request with a verdict marked unknown, counts the miss in
+    ``failures`` and logs a warning at most every 30 seconds. From then on requests do not
+    touch Redis at all, so a hung server costs each worker one timeout, not one per request
+    or per second: a background thread pings Redis, first after ``cooldown`` seconds and then
+    at doubling intervals up to ``max_cooldown``, and the store uses Redis again once a ping
+    is answered. Nothing needs restarting when Redis returns.
     """
 
-    def __init__(self, url: str, *, prefix: str = REDIS_PREFIX, cooldown: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = REDIS_PREFIX,
+        cooldown: float = 1.0,
+        max_cooldown: float = MAX_COOLDOWN_SECONDS,
+        timeout: float = REDIS_TIMEOUT_SECONDS,
+    ) -> None:
         self.failures = 0
         self._prefix = prefix
         self._cooldown = cooldown
+        self._max_cooldown = max(cooldown, max_cooldown)
         self._pool = redis.ConnectionPool.from_url(
             url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
         self._client = redis.Redis(connection_pool=self._pool)
         self._script = self._client.register_script(_LUA)
         self._state_lock = threading.Lock()
-        self._skip_until = 0.0
         self._warned_at: float | None = None
         self._failing = False
+        self._closed = threading.Event()
+        self._prober: threading.Thread | None = None
+
+    @property
+    def enforcing(self) -> bool:
+        """False while Redis is considered down and requests are allowed unchecked."""
+        return not self._failing
 
     def check(self, budgets: Sequence[Budget], now: float) -> Verdict:
         return self._run(budgets, now, 0, _CHECK, need=1)
@@ -363,6 +390,10 @@ class RedisWindowStore:
         return self._run(budgets, now, points, op, need=points)
 
     def close(self) -> None:
+        self._closed.set()
+        prober = self._prober
+        if prober is not None:
+            prober.join(timeout=5)
         self._client.close()
         self._pool.disconnect()
 
@@ -371,7 +402,7 @@ class RedisWindowStore:
     ) -> Verdict:
         if not budgets:
             return _open_verdict(budgets)
-        if time.monotonic() < self._skip_until:
+        if self._failing:
             return self._fail_open(budgets, None)
         keys = [self._prefix + b.key for b in budgets]
         args: list[str | int] = [repr(float(now)), WINDOW_SECONDS, points, op]
@@ -380,21 +411,24 @@ class RedisWindowStore:
             allowed, readings = _parse_reply(self._script(keys=keys, args=args), len(budgets))
         except (RedisError, OSError) as exc:
             return self._fail_open(budgets, exc)
-        self._note_success()
         return _verdict(budgets, readings, allowed, need)
 
     def _fail_open(self, budgets: Sequence[Budget], error: Exception | None) -> Verdict:
-        """Count the miss, warn now and then, and allow the operation."""
+        """Count the miss, warn now and then, start probing, and allow the operation."""
         with self._state_lock:
             self.failures += 1
-            self._failing = True
             if error is None:
-                return _open_verdict(budgets)
+                return _open_verdict(budgets, known=False)
+            self._failing = True
             clock = time.monotonic()
-            self._skip_until = clock + self._cooldown
             warn = self._warned_at is None or clock - self._warned_at >= WARNING_INTERVAL_SECONDS
             if warn:
                 self._warned_at = clock
+            if self._prober is None and not self._closed.is_set():
+                self._prober = threading.Thread(
+                    target=self._probe, name="extapi-redis-probe", daemon=True
+                )
+                self._prober.start()
         if warn:
             log.warning(
                 "Rate limiting is not enforced: Redis failed (%s: %s); %d operations allowed "
@@ -403,15 +437,24 @@ class RedisWindowStore:
                 error,
                 self.failures,
             )
-        return _open_verdict(budgets)
+        return _open_verdict(budgets, known=False)
 
-    def _note_success(self) -> None:
-        if not self._failing:
+    def _probe(self) -> None:
+        """Ping Redis at growing intervals until it answers (or the store closes)."""
+        wait = self._cooldown
+        while not self._closed.wait(wait):
+            try:
+                self._client.ping()
+            except (RedisError, OSError):
+                wait = min(max(wait * 2, 0.05), self._max_cooldown)
+                continue
+            with self._state_lock:
+                self._failing = False
+                self._prober = None
+            log.info("Rate limiting is enforced again: Redis answered")
             return
         with self._state_lock:
-            recovered, self._failing = self._failing, False
-        if recovered:
-            log.info("Rate limiting is enforced again: Redis answered")
+            self._prober = None
 
 
 def open_window_store(redis_url: str | None, prefix: str = REDIS_PREFIX) -> WindowStore:

@@ -129,9 +129,15 @@ def test_client_budget_gives_429_with_headers(lim_runtime, lim_http, client, tok
     # then Totara's 429, plus Retry-After and the IETF fields
     assert response.status_code == 429
     assert response.json() == TOO_MANY
-    assert int(response.headers["retry-after"]) >= 1
     assert response.headers["ratelimit-policy"].startswith('"client";q=20;w=60')
     assert response.headers["ratelimit"].startswith('"client";r=6;t=')
+    # and Retry-After is when the refused 7 points fit, not one point (which would be at once):
+    # the 14 spent count in full at the window's rotation, so only once two windows have
+    # passed since it began (less the part of a second already gone)
+    retry_after = int(response.headers["retry-after"])
+    assert 60 < retry_after <= 120
+    # and RateLimit's reset is that same wait
+    assert response.headers["ratelimit"] == f'"client";r=6;t={retry_after}'
 
 
 def test_an_exhausted_budget_refuses_before_any_work(lim_runtime, lim_http, client, token):
@@ -187,6 +193,32 @@ def test_budget_report_on_request(lim_runtime, lim_http, client, token):
     reported = graphql(lim_http, token, STATUS, headers={"X-Extapi-RateLimit": "1"})
     assert reported.headers["ratelimit"].startswith('"client";r=86;t=')
     assert '"site";q=500000;w=60' in reported.headers["ratelimit-policy"]
+
+
+def test_an_unreachable_store_claims_no_remaining_budget(database_url):
+    # given a Redis store that cannot be reached (the server fails open)
+    config = Config(
+        database_url=database_url,
+        secret_key="test",
+        rate_limit_backend="redis",
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    runtime = open_runtime(config)
+    try:
+        with TestClient(ExtapiApp(runtime)) as http:
+            token = fetch_token(http, make_api_client(runtime))
+            # when a client asks for its budget
+            reported = graphql(http, token, STATUS, headers={"X-Extapi-RateLimit": "1"})
+            health = http.get("/healthz").json()
+        # then the request is served and the policy stated, but no remaining figure invented
+        assert reported.status_code == 200
+        assert '"client";q=250000;w=60' in reported.headers["ratelimit-policy"]
+        assert "ratelimit" not in reported.headers
+        # and the health check says budgets are not being enforced
+        assert health["rate_limit_enforced"] is False
+        assert health["rate_limit_store_failures"] >= 1
+    finally:
+        runtime.close()
 
 
 # --- abuse ------------------------------------------------------------------------------------

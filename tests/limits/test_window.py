@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -261,32 +261,69 @@ def test_retry_after_runs_into_the_next_window(store):
     # given the whole limit spent in this window: no decay in it can help
     charge(store, client(1), 100, 0)
     verdict = store.check([client(1)], at(0))
-    # then 60 s to the window end, plus 1 s of the next: round(100 * 59 / 60) = 98 fits
-    assert (verdict.allowed, verdict.retry_after, verdict.reset_after) == (False, 61, 60)
+    # then the first touch after the window ends would count those 100 in full (the window
+    # rotates then, as Totara's does), so the wait is until they no longer count at all
+    assert (verdict.allowed, verdict.retry_after, verdict.reset_after) == (False, 120, 60)
+    # and at that moment the client really gets in
+    assert store.check([client(1)], at(120)).allowed
 
 
-def test_retry_after_of_a_refused_charge_is_for_one_point(store):
-    # given 90 of 100 spent; 20 more do not fit, but a single point would at once
+def test_retry_after_just_past_the_window_when_this_window_leaves_room(store):
+    # given 100 spent by t=0, and a check at t=61 that rotated the window (prev=100, current=0)
+    charge(store, client(1), 100, 0)
+    store.check([client(1)], at(61))
+    # when 100 more are refused half a second into that window
+    verdict = store.charge([client(1)], 100, at(61.5), require_fit=True)
+    # then no whole second inside the window is enough (59 s on, round(100 * 0.5 / 60) = 1
+    # still counts), but just past its end the rotation leaves only this window's 0
+    assert (verdict.allowed, verdict.retry_after) == (False, 60)
+    assert store.charge([client(1)], 100, at(61.5 + 60), require_fit=True).allowed
+
+
+def test_retry_after_of_a_refused_charge_is_for_its_points(store):
+    # given 90 of 100 spent in the window that began at t=0, 20 more refused at t=0
     charge(store, client(1), 90, 0)
     verdict = store.charge([client(1)], 20, at(0), require_fit=True)
-    # then the wait is the minimum of one second
-    assert (verdict.allowed, verdict.retry_after) == (False, 1)
+    # then the wait is until 20 points fit, not one (which would be at once): the 90 stay
+    # in full until the horizon, two windows after this one began
+    assert (verdict.allowed, verdict.retry_after) == (False, 120)
+    assert store.charge([client(1)], 20, at(120), require_fit=True).allowed
+
+
+def test_retry_after_of_a_charge_inside_the_window(store):
+    # given 90 spent in the previous window and 5 in this one (window rotated at t=61)
+    charge(store, client(1), 90, 0)
+    charge(store, client(1), 5, 61)
+    # when 20 are refused at t=61 (rate 95)
+    verdict = store.charge([client(1)], 20, at(61), require_fit=True)
+    # then round(90 * (60 - x) / 60) + 5 + 20 <= 100 first holds at x = 10 (round(75) = 75;
+    # at x = 9, round(76.5) = 77 is too many)
+    assert (verdict.allowed, verdict.retry_after) == (False, 10)
+    # and a second earlier the 20 still do not fit, at that moment they do
+    assert not store.charge([client(1)], 20, at(61 + 9), require_fit=True).allowed
+    assert store.charge([client(1)], 20, at(61 + 10), require_fit=True).allowed
+
+
+def test_retry_after_of_a_charge_larger_than_the_limit_is_the_horizon(store):
+    # given a charge of more points than the limit holds: it never fits
+    verdict = store.charge([client(1, limit=10)], 11, at(0), require_fit=True)
+    # then the wait is the whole horizon, after which nothing of today's use counts
+    assert (verdict.allowed, verdict.retry_after) == (False, 2 * WINDOW_SECONDS)
 
 
 def test_retry_after_follows_the_first_blocking_budget(store):
     site = Budget("site", 100)
-    # given the site fills at t=0 and client 1 only started its window at t=30
+    # given the site fills at t=0 and client 1 fills the window it started at t=30
     store.charge([site], 100, at(0), require_fit=False)
     store.charge([client(1, limit=10)], 10, at(30), require_fit=False)
     # when both block at t=40
     verdict = store.check([client(1, limit=10), site], at(40))
-    # then retry_after is the client's: its window ends at t=90, and 3 s into the next one
-    # round(10 * 57 / 60) = round(9.5) = 10 is still too many, at 4 s round(9.33) = 9 fits;
+    # then retry_after is the client's: its 10 count until two windows after t=30;
     # reset_after is the client's too, being the first budget
-    assert (verdict.retry_after, verdict.reset_after) == (50 + 4, 50)
-    # and with the site first, both come from the site's window (round(100 * 59 / 60) = 98)
+    assert (verdict.retry_after, verdict.reset_after) == (110, 50)
+    # and with the site first, both come from the site's window
     site_first = store.check([site, client(1, limit=10)], at(40))
-    assert (site_first.retry_after, site_first.reset_after) == (20 + 1, 20)
+    assert (site_first.retry_after, site_first.reset_after) == (80, 20)
 
 
 # --- clock skew ----------------------------------------------------------------------------
@@ -463,6 +500,15 @@ def _wait_until_up(port: int) -> None:
                 time.sleep(0.05)
 
 
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """Poll a condition that a background thread makes true (generous deadline, no fixed
+    sleep: a busy machine only makes this slower)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met within 60 s"
+        time.sleep(0.01)
+
+
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "extapi.limits" and r.levelno == logging.WARNING]
 
@@ -479,14 +525,16 @@ def test_redis_store_fails_open_and_recovers(caplog):
         with caplog.at_level(logging.WARNING, logger="extapi.limits"):
             charged = store.charge([budget], 500, at(1), require_fit=True)
             checked = store.check([budget], at(1))
-        # then everything is allowed with rates of 0, counted, and warned about once
-        assert charged == Verdict(True, (0,), 0, 0)
-        assert checked == Verdict(True, (0,), 0, 0)
+        # then everything is allowed, marked as not known, counted, and warned about once
+        assert charged == Verdict(True, (0,), 0, 0, known=False)
+        assert checked == Verdict(True, (0,), 0, 0, known=False)
         assert store.failures == 2
+        assert not store.enforcing
         assert len(_warnings(caplog)) == 1
         # when a new, empty server comes up on the same port
         with _redis_server(port):
-            # then the same store works again, counting from 0
+            # then the background probe finds it and the same store works again, from 0
+            _wait_for(lambda: store.enforcing)
             assert charge(store, budget, 10, 2).rates == (10,)
             assert store.check([budget], at(2)).rates == (10,)
             assert store.failures == 2
@@ -505,7 +553,95 @@ def test_redis_store_rests_after_a_failure():
         with _redis_server(port):
             verdict = store.charge([client(1)], 5, at(0), require_fit=False)
         # then the store has not tried it yet: the answer is still the fail-open one
-        assert verdict == Verdict(True, (0,), 0, 0)
+        assert verdict == Verdict(True, (0,), 0, 0, known=False)
         assert store.failures == 2
     finally:
         store.close()
+
+
+class _SilentServer:
+    """A TCP server that accepts connections and reads, but never answers: a hung Redis."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self._lock = threading.Lock()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.port = int(self._listener.getsockname()[1])
+        self._conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self._listener.settimeout(0.05)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self._conns.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        while True:
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self.received.extend(data)
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self._conns)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+        for conn in self._conns:
+            conn.close()
+
+
+def test_a_hung_redis_costs_one_timeout_then_nothing():
+    server = _SilentServer()
+    # given a store on a Redis that accepts and never answers; the probe waits a minute
+    store = RedisWindowStore(f"redis://127.0.0.1:{server.port}/0", cooldown=60, timeout=0.2)
+    try:
+        # when a hundred requests are checked and charged
+        verdicts = [store.check([client(1)], at(0)) for _ in range(50)]
+        verdicts += [store.charge([client(1)], 5, at(0), require_fit=True) for _ in range(50)]
+        # then all are allowed, none claims a known budget
+        assert all(v.allowed and not v.known for v in verdicts)
+        assert store.failures == 100
+        # and only the first one went to Redis (and waited): one connection, never retried
+        assert server.connections == 1
+    finally:
+        store.close()
+        server.close()
+
+
+def test_a_hung_redis_is_probed_in_the_background():
+    server = _SilentServer()
+    # given a store whose probe starts at once and backs off
+    store = RedisWindowStore(
+        f"redis://127.0.0.1:{server.port}/0", cooldown=0.01, max_cooldown=0.05, timeout=0.05
+    )
+    try:
+        # when one request finds Redis hung
+        assert not store.check([client(1)], at(0)).known
+        # then the probe tries the server again and again, each time on a new connection
+        _wait_for(lambda: server.connections >= 3)
+        # and requests meanwhile are still allowed without waiting on it
+        assert not store.enforcing
+        assert not store.charge([client(1)], 5, at(0), require_fit=True).known
+    finally:
+        store.close()
+        server.close()
