@@ -15,7 +15,13 @@ from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
 from extapi.graphql.performance import RequestMeter, measuring
-from extapi.graphql.request import BodyNotJson, Operation, decode_body, parse_operations
+from extapi.graphql.request import (
+    BodyNotJson,
+    Operation,
+    decode_body,
+    get_request_body,
+    parse_operations,
+)
 from extapi.http import (
     BodyTooLarge,
     Receive,
@@ -41,6 +47,7 @@ GRAPHQL_RESPONSE = b"application/graphql-response+json; charset=utf-8"
 # A client that sends this header gets its remaining budget in RateLimit headers.
 REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
+MUTATION_NEEDS_POST = "Invalid webapi request, mutations are only allowed with the POST method"
 FEATURE_OFF = "Feature api is not available."
 _NO_TOKEN = b'Bearer realm="extapi"'
 _INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
@@ -130,7 +137,13 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = time.perf_counter()
         grj = wants_graphql_response(header(scope, b"accept"))
-        if scope["method"] != "POST":
+        method = scope["method"]
+        if method == "GET" and grj:
+            # The GraphQL-over-HTTP GET, for clients that ask for the newer media type (urql
+            # sends short queries this way); every other GET keeps Totara's answer.
+            body = get_request_body(scope.get("query_string", b""))
+            reply = self.handle(scope, body, grj, arrived, read_only=True)
+        elif method != "POST":
             reply = Reply(400, envelope([{"message": ONLY_POST}]))
         else:
             try:
@@ -149,9 +162,16 @@ class GraphQLEndpoint:
         ]
         await send_bytes(send, reply.status, orjson.dumps(reply.payload), headers)
 
-    def handle(self, scope: Scope, body: bytes, grj: bool, arrived: float | None = None) -> Reply:
+    def handle(
+        self,
+        scope: Scope,
+        body: bytes,
+        grj: bool,
+        arrived: float | None = None,
+        read_only: bool = False,
+    ) -> Reply:
         """Totara's order: the API feature, then authentication, then the request body (its
-        Content-Type is never looked at)."""
+        Content-Type is never looked at). ``read_only`` requests (GET) may not run a mutation."""
         started = time.perf_counter()
         authorization = header(scope, b"authorization")
         runtime = self.runtime
@@ -171,10 +191,10 @@ class GraphQLEndpoint:
         reply = _CRASHED
         try:
             if meter is None:
-                reply = self.execute(context, body, grj, report)
+                reply = self.execute(context, body, grj, report, read_only=read_only)
             else:
                 with measuring(meter, runtime.engine):
-                    reply = self.execute(context, body, grj, report, meter)
+                    reply = self.execute(context, body, grj, report, meter, read_only)
         finally:
             context.close()
             if runtime.request_log.enabled:
@@ -207,6 +227,7 @@ class GraphQLEndpoint:
         grj: bool,
         report: bool,
         meter: RequestMeter | None = None,
+        read_only: bool = False,
     ) -> Reply:
         level = _level(context.site, context.caller.response_debug)
         try:
@@ -231,6 +252,9 @@ class GraphQLEndpoint:
             for c, op in zip(checked, operations, strict=True)
         )
         ran: Ran = (checked, operations)
+        if mutation and read_only:
+            payload = envelope([{"message": MUTATION_NEEDS_POST}], None, _extensions(meter, 0))
+            return Reply(405, payload, [(b"allow", b"POST")]).noted(ran, 0, True)
         budgets = RateLimiter.budgets(site, context.caller)
         if mutation:
             # A mutation must not start without room in the budgets; a query is simply refused

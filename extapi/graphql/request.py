@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -20,6 +21,7 @@ __all__ = [
     "Operation",
     "BodyNotJson",
     "decode_body",
+    "get_request_body",
     "parse_operations",
     "EMPTY",
     "PERSISTED",
@@ -75,6 +77,26 @@ def decode_body(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BodyNotJson() from None
+
+
+# The GraphQL-over-HTTP GET parameters; ``variables`` and ``extensions`` stay JSON text,
+# which the body rules decode as they decode Totara's string variables.
+GET_PARAMETERS = ("query", "operationName", "variables", "extensions")
+
+
+def get_request_body(query_string: bytes) -> bytes:
+    """The JSON body equivalent to a GET request's URL parameters (the first of each; others
+    are ignored). A query string that is not UTF-8 is returned as it is, which then fails to
+    decode as JSON like any other unreadable body."""
+    try:
+        pairs = parse_qsl(query_string.decode("ascii"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return query_string
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in GET_PARAMETERS and key not in params:
+            params[key] = value
+    return orjson.dumps(params)
 
 
 def parse_operations(payload: Any, max_batch: int) -> tuple[list[Operation], bool]:

@@ -102,6 +102,10 @@ def test_server_passes_every_must_and_should_audit(audit_results: list[AuditResu
     # and a body that is not JSON gets 400 (a MAY there; extapi's difference from Totara's 200)
     parse_failures = [r for r in audit_results if r.id in ("B6DC", "BCF8")]
     assert [r.status for r in parse_failures] == ["ok", "ok"], parse_failures
+    # and GET works for clients asking for application/graphql-response+json (variables as
+    # JSON text), while a mutation by GET is not run
+    get_audits = sorted((r.id, r.status) for r in audit_results if r.id in ("D6D5", "9C48"))
+    assert get_audits == [("9C48", "ok"), ("D6D5", "ok")], get_audits
 
 
 def test_audit_actually_runs_the_suite(audit_results: list[AuditResult]) -> None:

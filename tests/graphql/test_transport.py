@@ -161,3 +161,96 @@ def test_request_text_is_never_reflected_into_headers(http, token):
     )
     assert "set-cookie" not in response.headers
     assert "x-injected" not in response.headers
+
+
+# --- GET, for clients that ask for application/graphql-response+json --------------------------
+GRJ = "application/graphql-response+json"
+
+
+def _get(http, token, params, accept=GRJ):
+    headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+    return http.get(GRAPHQL_PATH, params=params, headers=headers)
+
+
+def test_get_runs_a_query_for_a_client_asking_for_the_graphql_response_type(http, token):
+    # when urql-style GET sends a short query, asking for the newer media type first
+    accept = f"{GRJ}, application/graphql+json, application/json, text/event-stream"
+    response = _get(http, token, {"query": "{ totara_webapi_status { status } }"}, accept)
+    # then it runs, answered in that media type
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(GRJ)
+    assert response.json() == {"data": {"totara_webapi_status": {"status": "ok"}}}
+
+
+def test_get_takes_variables_and_operation_name_as_json_text(http, token):
+    query = (
+        "query Other { __typename } "
+        "query Status($f: core_date_format) { totara_webapi_status { timestamp(format: $f) } }"
+    )
+    params = {"query": query, "operationName": "Status", "variables": '{"f": "TIMESTAMP"}'}
+    body = _get(http, token, params).json()
+    assert body["data"]["totara_webapi_status"]["timestamp"].isdigit()
+
+
+def test_get_refuses_a_mutation_with_405_and_changes_nothing(runtime, http, token):
+    # given a user a mutation would delete
+    from tests.factories import make_user
+
+    make_user(runtime, "keepme")
+    count = {"query": "{ core_user_users { total } }"}
+    before = graphql(http, token, count).json()["data"]["core_user_users"]["total"]
+    mutation = 'mutation { core_user_delete_user(target_user: {username: "keepme"}) { user_id } }'
+    # when the mutation comes by GET
+    response = _get(http, token, {"query": mutation})
+    # then 405, Allow: POST, and the user is still there
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    message = "Invalid webapi request, mutations are only allowed with the POST method"
+    assert response.json()["errors"] == [{"message": message}]
+    after = graphql(http, token, count).json()["data"]["core_user_users"]["total"]
+    assert after == before
+
+
+def test_get_may_select_the_query_of_a_document_that_also_holds_a_mutation(http, token):
+    query = (
+        "query Q { totara_webapi_status { status } } "
+        'mutation M { core_user_delete_user(target_user: {username: "x"}) { user_id } }'
+    )
+    response = _get(http, token, {"query": query, "operationName": "Q"})
+    assert response.status_code == 200
+    assert response.json()["data"] == {"totara_webapi_status": {"status": "ok"}}
+
+
+def test_get_without_the_graphql_response_type_keeps_totaras_answer(http, token):
+    # when a plain JSON client sends a GET with a query
+    response = _get(http, token, {"query": "{ __typename }"}, accept="application/json")
+    # then Totara's 400 "only POST" body, exactly
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": ONLY_POST}], "error": ONLY_POST}
+
+
+def test_get_still_needs_a_token(http):
+    response = http.get(GRAPHQL_PATH, params={"query": "{ __typename }"}, headers={"Accept": GRJ})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        "",  # no parameters at all
+        "query=",  # an empty query
+        "query=%7B%20__typename&variables=%7Bbroken",  # a broken document and variables
+        "query=%FF%FE",  # not UTF-8
+        "variables=%7B%7D",  # variables without a query
+        "query=%7B__typename%7D&variables=%5B1%5D",  # variables that are not an object
+    ],
+)
+def test_malformed_get_parameters_get_a_client_error(http, token, query_string):
+    response = http.get(
+        f"{GRAPHQL_PATH}?{query_string}",
+        headers={"Authorization": f"Bearer {token}", "Accept": GRJ},
+    )
+    # then a 4xx answer in the GraphQL envelope, never a server error
+    assert 400 <= response.status_code < 500
+    assert response.json()["errors"][0]["message"]

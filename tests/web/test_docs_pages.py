@@ -26,6 +26,7 @@ from tests.web.support import sign_in
 
 DOCS = "/totara/api/documentation/"
 SDL = "/totara/api/documentation/schema.php"
+SDL_FILE = "/totara/api/documentation/totara_api-current.graphqls"
 SCHEMA = build_schema()
 HIDDEN_NAMES = ("card_display", "core_user_card_display", "core_user_card_display_field")
 
@@ -60,7 +61,7 @@ class _Outline(HTMLParser):
 
 
 # --- who may read -----------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [DOCS, SDL])
+@pytest.mark.parametrize("path", [DOCS, SDL, SDL_FILE])
 def test_anonymous_browser_is_sent_to_sign_in(anonymous: TestClient, path: str) -> None:
     response = anonymous.get(path, follow_redirects=False)
     assert response.status_code == 303
@@ -109,7 +110,7 @@ def test_user_without_the_capability_is_refused_at_sign_in(
     assert anonymous.get(DOCS, follow_redirects=False).status_code == 303
 
 
-@pytest.mark.parametrize("path", [DOCS, SDL])
+@pytest.mark.parametrize("path", [DOCS, SDL, SDL_FILE])
 def test_api_client_with_the_capability_reads_with_its_token(
     http: TestClient, runtime: Runtime, path: str
 ) -> None:
@@ -131,7 +132,7 @@ def test_tenant_api_client_with_the_capability_in_its_tenant_reads_the_schema(
 
 def test_api_client_without_the_capability_is_forbidden(http: TestClient, runtime: Runtime) -> None:
     token = fetch_token(http, make_api_client(runtime, role=None))
-    for path in (DOCS, SDL):
+    for path in (DOCS, SDL, SDL_FILE):
         response = http.get(path, headers=_bearer(token))
         assert response.status_code == 403
         assert "totara/api:viewdocumentation" in response.text
@@ -276,6 +277,17 @@ def test_sdl_downloads_as_a_file_that_parses_to_the_served_schema(admin: TestCli
     assert parsed.query_type is not None and SCHEMA.query_type is not None
     assert set(parsed.query_type.fields) == set(SCHEMA.query_type.fields)
     assert set(parsed.type_map) == set(SCHEMA.type_map)
+
+
+def test_the_sdl_is_also_served_at_an_address_ending_in_graphqls(admin: TestClient) -> None:
+    # given the download at Totara's address
+    download = admin.get(SDL)
+    # when a schema tool asks for the address ending in .graphqls
+    response = admin.get(SDL_FILE)
+    # then it gets the same SDL, as UTF-8 text
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.content == download.content
 
 
 def test_the_page_links_to_the_download(admin: TestClient) -> None:

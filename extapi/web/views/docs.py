@@ -33,11 +33,14 @@ from extapi.web.auth import Viewer, guarded
 from extapi.web.state import WebState, web_state
 from extapi.web.templating import render
 
-__all__ = ["ROUTES", "DOCS_PATH", "SDL_PATH", "SDL_FILENAME"]
+__all__ = ["ROUTES", "DOCS_PATH", "SDL_PATH", "SDL_FILE_PATH", "SDL_FILENAME"]
 
 DOCS_PATH = "/totara/api/documentation/"
 SDL_PATH = "/totara/api/documentation/schema.php"
 SDL_FILENAME = "totara_api-current.graphqls"
+# The same SDL at an address ending in .graphqls, which schema tools (graphql-codegen's URL
+# loader, editors) read as SDL without being told to.
+SDL_FILE_PATH = DOCS_PATH + SDL_FILENAME
 CAPABILITY = "totara/api:viewdocumentation"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -168,4 +171,5 @@ ROUTES: list[BaseRoute] = [
     Route(DOCS_PATH.rstrip("/"), _page, methods=["GET"]),
     Route(DOCS_PATH + "index.php", _page, methods=["GET"]),
     Route(SDL_PATH, _download, methods=["GET"]),
+    Route(SDL_FILE_PATH, _download, methods=["GET"]),
 ]
