@@ -20,6 +20,7 @@ from extapi.people import profile_fields
 from extapi.people import tenants as tenants_service
 from extapi.people import users as users_service
 from extapi.runtime import open_database
+from extapi.schema_cli import schema as schema_commands
 from extapi.settings import site as site_settings
 
 __all__ = ["main", "cli"]
@@ -659,6 +660,9 @@ def settings_set(name: str, value: str) -> None:
     with _transaction() as conn:
         stored = site_settings.set_setting(conn, name, value)
     click.echo(f"{name} = {stored}")
+
+
+cli.add_command(schema_commands)
 
 
 def main() -> None:

@@ -25,10 +25,15 @@ class Entry:
     name: str
     anchor: str
     text: str  # the description as plain text
+    page: str = ""  # the page the anchor is on, when not the reference page itself
 
     @property
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1].lower()
+
+    @property
+    def href(self) -> str:
+        return f"{self.page}#{self.anchor}"
 
 
 @dataclass(frozen=True)

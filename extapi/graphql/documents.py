@@ -7,7 +7,7 @@ limit), so a settings change can never serve a stale verdict.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
@@ -18,6 +18,7 @@ from graphql import (
     validate,
 )
 
+from extapi.graphql.deprecations import Deprecated, DeprecationIndex
 from extapi.graphql.messages import parse_document, validation_message
 from extapi.graphql.validation import rules_for, strip_suggestions
 from extapi.limits.guards import GuardLimits, guard_rules
@@ -31,11 +32,13 @@ GUARDS = GuardLimits()
 @dataclass(frozen=True)
 class CheckedDocument:
     """``document`` is set only when the document is valid; ``parsed`` whenever it parsed
-    (Totara picks the operation before it validates)."""
+    (Totara picks the operation before it validates). ``deprecated``: the reported deprecated
+    fields a valid document might run (:mod:`extapi.graphql.deprecations`)."""
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     parsed: DocumentNode | None = None
+    deprecated: Deprecated = field(default_factory=dict)
 
     def is_mutation(self, operation_name: str | None) -> bool:
         if self.document is None:
@@ -48,6 +51,7 @@ class DocumentCache:
     def __init__(self, schema: GraphQLSchema, size: int = 512) -> None:
         self.schema = schema
         self.size = size
+        self.deprecations = DeprecationIndex(schema)
         self._entries: OrderedDict[tuple[str, bool, int], CheckedDocument] = OrderedDict()
 
     def get(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
@@ -73,7 +77,9 @@ class DocumentCache:
         if not errors:
             errors = validate(self.schema, document, rules_for(introspection, max_depth))
         errors = [self._php_worded(error, introspection) for error in errors]
-        return CheckedDocument(None if errors else document, tuple(errors), document)
+        if errors:
+            return CheckedDocument(None, tuple(errors), document)
+        return CheckedDocument(document, (), document, self.deprecations.selected(document))
 
     def _php_worded(self, error: GraphQLError, introspection: bool) -> GraphQLError:
         """graphql-php's text; without introspection, no suggestions naming schema items."""

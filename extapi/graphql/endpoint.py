@@ -11,8 +11,9 @@ from graphql import ExecutionResult, GraphQLError, GraphQLSchema, get_operation_
 from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
 from extapi.errors import AuthenticationError, ClientSafeError, ExtapiError
 from extapi.graphql.context import RequestContext
+from extapi.graphql.deprecations import DeprecationLog
 from extapi.graphql.documents import CheckedDocument, DocumentCache
-from extapi.graphql.errors import envelope, format_error, format_exception
+from extapi.graphql.errors import DEVELOPER, envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
 from extapi.graphql.performance import RequestMeter, measuring
 from extapi.graphql.request import (
@@ -265,17 +266,25 @@ class GraphQLEndpoint:
         counter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
+        deprecations = DeprecationLog() if level >= DEVELOPER else None
         outcomes = [
             _refused(op)
             if doc is None
-            else run(self.schema, doc, op.variables, op.operation_name, context, [counter])
+            else run(
+                self.schema,
+                doc,
+                op.variables,
+                op.operation_name,
+                context,
+                _middleware(counter, deprecations, doc),
+            )
             for doc, op in zip(checked, operations, strict=True)
         ]
         points = counter.points
         verdict = self.limiter.settle(budgets, points, time.time(), mutation)
         if verdict is not None and not verdict.allowed:
             return _too_many(budgets, verdict).noted(ran, points, False)
-        extensions = _extensions(meter, points)
+        extensions = _extensions(meter, points, deprecations)
         payloads = [_payload(o, level, extensions, not batch) for o in outcomes]
         headers = rate_headers(budgets, verdict) if report and verdict is not None else []
         failed = any(o.result.errors for o in outcomes)
@@ -324,14 +333,27 @@ def _meter(found: TokenLookup, arrived: float, started: float) -> RequestMeter:
     return meter
 
 
-def _extensions(meter: RequestMeter | None, points: int) -> dict[str, Any] | None:
-    """perfdebug's two reports, measured once and shared by every result of the request."""
-    if meter is None:
-        return None
-    return {
-        "complexity_data": {"query_complexity": points},
-        "performance_data": meter.report(),
-    }
+def _middleware(
+    counter: ComplexityCounter, deprecations: DeprecationLog | None, checked: CheckedDocument
+) -> list[Any]:
+    """The deprecation watcher goes last, so it sees a field before the counter may refuse it."""
+    if deprecations is None or not checked.deprecated:
+        return [counter]
+    return [counter, deprecations.watcher(checked.deprecated)]
+
+
+def _extensions(
+    meter: RequestMeter | None, points: int, deprecations: DeprecationLog | None = None
+) -> dict[str, Any] | None:
+    """Totara's order: the deprecation warnings, then perfdebug's two reports. Built once
+    and shared by every result of the request."""
+    extensions: dict[str, Any] = {}
+    if deprecations is not None and deprecations.warnings:
+        extensions["deprecation_warnings"] = deprecations.warnings
+    if meter is not None:
+        extensions["complexity_data"] = {"query_complexity": points}
+        extensions["performance_data"] = meter.report()
+    return extensions or None
 
 
 def _unauthenticated(

@@ -70,3 +70,24 @@ def test_documentation_fits_a_phone_and_is_labelled(page: Any, site: Site) -> No
 def test_anonymous_visitors_are_asked_to_sign_in(site: Site) -> None:
     response = httpx.get(f"{site.url}/totara/api/documentation/", follow_redirects=False)
     assert response.status_code == 303
+
+
+def test_read_the_schema_changelog_from_the_documentation(page: Any, site: Site) -> None:
+    # Given a signed-in administrator on the documentation page
+    sign_in_by_keyboard(page)
+    page.goto("/totara/api/documentation/")
+    # When they follow the contents link to the schema changelog
+    with page.expect_navigation():
+        page.locator("#contents").get_by_role("link", name="Schema changelog").click()
+    # Then the changelog shows each version and what changed in it
+    assert page.url.endswith("/totara/api/documentation/changelog")
+    assert page.get_by_role("heading", name="Schema changelog", level=1).is_visible()
+    assert page.get_by_role("heading", name="0.1.0 (2026-12-05)").is_visible()
+    screenshot(page, "09-schema-changelog")
+    # And it fits a phone, and leads back to the documentation
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert page.evaluate(OVERFLOW) <= 0
+    screenshot(page, "narrow-schema-changelog")
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Breadcrumb").get_by_role("link").click()
+    assert page.get_by_role("heading", name="Endpoint").is_visible()

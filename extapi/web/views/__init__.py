@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from extapi.web.views import clients, docs, people, settings
+from extapi.web.views import changelog, clients, docs, people, settings
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[BaseRoute] = [*clients.ROUTES, *settings.ROUTES, *people.ROUTES, *docs.ROUTES]
+ROUTES: list[BaseRoute] = [
+    *clients.ROUTES,
+    *settings.ROUTES,
+    *people.ROUTES,
+    *docs.ROUTES,
+    *changelog.ROUTES,
+]

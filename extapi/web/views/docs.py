@@ -23,17 +23,19 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from extapi.apidocs import Reference, build_index, describe, reference_for, search
+from extapi.apidocs.changelog import CHANGELOG_PAGE, changelog_document
 from extapi.apidocs.search import MAX_QUERY_CHARS, Entry
 from extapi.auth.signin import may_view_documentation
 from extapi.auth.tokens import authenticate
 from extapi.errors import AuthenticationError
 from extapi.graphql.endpoint import bearer_token
 from extapi.http import site_address
+from extapi.schema_versions import CHANGELOG_PATH
 from extapi.web.auth import Viewer, guarded
 from extapi.web.state import WebState, web_state
 from extapi.web.templating import render
 
-__all__ = ["ROUTES", "DOCS_PATH", "SDL_PATH", "SDL_FILE_PATH", "SDL_FILENAME"]
+__all__ = ["ROUTES", "DOCS_PATH", "SDL_PATH", "SDL_FILE_PATH", "SDL_FILENAME", "docs_access"]
 
 DOCS_PATH = "/totara/api/documentation/"
 SDL_PATH = "/totara/api/documentation/schema.php"
@@ -59,12 +61,16 @@ class _Rendered:
 
 def _render_schema_parts(state: WebState) -> _Rendered:
     reference = reference_for(state.schema)
-    context = {"ref": reference, "describe": partial(describe, links=reference.links)}
+    context = {
+        "ref": reference,
+        "describe": partial(describe, links=reference.links),
+        "changelog_path": CHANGELOG_PAGE,
+    }
     templates = state.templates
     return _Rendered(
         schema=state.schema,
         reference=reference,
-        index=build_index(reference),
+        index=build_index(reference) + changelog_document(CHANGELOG_PATH).entries,
         contents=Markup(templates.get_template("docs/_contents.html").render(context)),
         body=Markup(templates.get_template("docs/_reference.html").render(context)),
         sdl=print_schema(state.schema).encode(),
@@ -98,6 +104,7 @@ async def documentation(request: Request) -> Response:
         site_url=site_url(request),
         docs_path=DOCS_PATH,
         sdl_path=SDL_PATH,
+        changelog_path=CHANGELOG_PAGE,
         contents=rendered.contents,
         body=rendered.body,
         results=results,
@@ -145,7 +152,7 @@ async def _token_refusal(request: Request) -> Response | None:
     return None
 
 
-def _docs_access(page: Endpoint) -> Endpoint:
+def docs_access(page: Endpoint) -> Endpoint:
     """A bearer token when one is sent, else the browser session."""
 
     async def as_viewer(request: Request, _viewer: Viewer) -> Response:
@@ -163,8 +170,8 @@ def _docs_access(page: Endpoint) -> Endpoint:
     return endpoint
 
 
-_page = _docs_access(documentation)
-_download = _docs_access(schema_download)
+_page = docs_access(documentation)
+_download = docs_access(schema_download)
 
 ROUTES: list[BaseRoute] = [
     Route(DOCS_PATH, _page, methods=["GET"]),
