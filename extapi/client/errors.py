@@ -8,14 +8,15 @@ exception class. It is the only code in the client allowed to look at message te
 
 The rules, in order:
 
-1. ``WWW-Authenticate`` with ``error="invalid_token"`` (extapi), HTTP 401, Totara 19's
-   ``api_access`` category, or the token text ``Missing, expired or invalid access token``:
-   the token was refused. The server uses the same answer for an expired token as for an
+1. The token text ``Missing, expired or invalid access token`` or Totara 19's ``api_access``
+   category; or, when the answer gives no reason (error level None), extapi's
+   ``WWW-Authenticate`` challenge with ``error="invalid_token"`` or HTTP 401: the token was
+   refused. The server uses the same answer for an expired token as for an
    unknown or revoked one, so the client decides with what it knows itself: when its own clock
    says the token's lifetime (``expires_in``) has run out, it is :class:`TokenExpiredError`,
    otherwise :class:`InvalidTokenError`.
-2. A ``WWW-Authenticate`` challenge without an error, or Totara's other authentication texts
-   (no Authorization header, no service account, an invalid service account ...):
+2. Totara's other authentication texts (no Authorization header, no service account, an
+   invalid service account ...), or any other challenge:
    :class:`AuthenticationError`.
 3. ``Feature api is not available.`` (HTTP 400): :class:`ApiDisabledError`.
 4. Category ``query_complexity``: :class:`ComplexityError`; category ``graphql`` or
@@ -167,24 +168,34 @@ def _challenge(headers: Mapping[str, str]) -> str | None:
     return headers.get("www-authenticate")
 
 
+def _texts(error: Mapping[str, Any] | None) -> tuple[str, str]:
+    if error is None:
+        return ("", "")
+    return (str(error.get("message", "")), _debug_message(error) or "")
+
+
 def is_token_refusal(
     error: Mapping[str, Any] | None, status: int, headers: Mapping[str, str]
 ) -> bool:
-    """True when the answer says the access token itself was refused (renewing may help)."""
+    """True when the answer says the access token itself was refused (renewing may help).
+    A reason in the text wins; without one (error level None) the challenge header decides."""
+    texts = _texts(error)
+    if any(t.startswith(TOKEN_REFUSED) for t in texts):
+        return True
+    if error is not None and _category(error) == "api_access":
+        return True
+    if any(t.startswith(AUTH_TEXTS) for t in texts):
+        return False
     challenge = _challenge(headers)
     if challenge is not None:
         return "invalid_token" in challenge
-    if error is None:
-        return status == 401
-    texts = (str(error.get("message", "")), _debug_message(error) or "")
-    return _category(error) == "api_access" or any(t.startswith(TOKEN_REFUSED) for t in texts)
+    return status == 401
 
 
 def _is_authentication(error: Mapping[str, Any], status: int, headers: Mapping[str, str]) -> bool:
     if status == 401 or _challenge(headers) is not None:
         return True
-    texts = (str(error.get("message", "")), _debug_message(error) or "")
-    return any(t.startswith(AUTH_TEXTS) for t in texts)
+    return any(t.startswith(AUTH_TEXTS) for t in _texts(error))
 
 
 def classify_error(
