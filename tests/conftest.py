@@ -20,6 +20,10 @@ from extapi.runtime import Runtime, open_runtime
 from tests.support.databases import fresh_postgres_database, reset_postgres
 from tests.support.server import LiveServer, start_server
 
+# The sandbox fixtures (extapi_server) shipped in the package, also used by the conformance tests.
+# Installed packages load it through the pytest11 entry point; naming it here loads it once.
+pytest_plugins = ["extapi.sandbox.plugin"]
+
 # Property tests check behaviour, not speed: on a busy shared machine neither a slow example
 # nor slow input generation may fail them.
 settings.register_profile(

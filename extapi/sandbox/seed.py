@@ -1,11 +1,11 @@
 """The sandbox's declarative seed file: read it, check it, and create what it lists.
 
-A seed is a TOML (or JSON) document with up to nine lists: ``tenants``, ``profile_fields``,
-``frameworks``, ``types``, ``positions``, ``organisations``, ``users``, ``job_assignments`` and
-``clients``. Each entry is checked for unknown and missing keys and wrong value types before
-anything is written; then everything is created through the ordinary services, in one
-transaction, in that order. Every error names the entry it comes from, e.g.
-``users[2] (ava.nguyen): Invalid email address: ava``.
+A seed is a TOML (or JSON) document with a ``settings`` table (site settings by name) and up
+to nine lists: ``tenants``, ``profile_fields``, ``frameworks``, ``types``, ``positions``,
+``organisations``, ``users``, ``job_assignments`` and ``clients``. Each entry is checked for
+unknown and missing keys and wrong value types before anything is written; then everything
+is created through the ordinary services, in one transaction, in that order. Every error
+names the entry it comes from, e.g. ``users[2] (ava.nguyen): Invalid email address: ava``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from extapi.people import profile_fields
 from extapi.people.tenants import add_tenant, get_tenant_by_idnumber
 from extapi.people.user_changes import Actor
 from extapi.people.users import NewUser, create_user, get_user_by_username
-from extapi.settings.site import load_site_settings
+from extapi.settings.site import load_site_settings, update_settings
 
 __all__ = ["SeedError", "SeededClient", "load_seed", "check_seed", "apply_seed", "EXAMPLE_SEED"]
 
@@ -171,15 +171,22 @@ def _check_entry(section: str, index: int, entry: Any) -> None:
 
 
 def check_seed(data: Any) -> dict[str, list[dict[str, Any]]]:
-    """The seed's sections, each entry checked for shape; raises :class:`SeedError`."""
+    """The seed's sections, each entry checked for shape; raises :class:`SeedError`.
+
+    The settings table comes back as the one entry of a ``settings`` list."""
     if not isinstance(data, dict):
         raise SeedError("A seed must be a table of sections.")
-    unknown = sorted(set(data) - set(ORDER))
+    unknown = sorted(set(data) - {*ORDER, "settings"})
     if unknown:
         raise SeedError(
-            f"Unknown seed section {unknown[0]!r}; known sections are {', '.join(ORDER)}."
+            f"Unknown seed section {unknown[0]!r}; known sections are settings, {', '.join(ORDER)}."
         )
-    sections: dict[str, list[dict[str, Any]]] = {}
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict) or any(
+        isinstance(v, (dict, list)) for v in settings.values()
+    ):
+        raise SeedError("settings: must be a table of setting names and plain values.")
+    sections: dict[str, Any] = {"settings": [settings]}
     for section in ORDER:
         entries = data.get(section, [])
         if not isinstance(entries, list):
@@ -232,6 +239,11 @@ def _tenant_id(conn: Connection, idnumber: str | None) -> int | None:
     return int(get_tenant_by_idnumber(conn, idnumber)["id"])
 
 
+def _setting_text(value: Any) -> str:
+    """Settings are stored as text; true and false are stored as 1 and 0."""
+    return ("1" if value else "0") if isinstance(value, bool) else str(value)
+
+
 def _seed_actor(conn: Connection) -> Actor:
     """A site administrator with no account of its own: the seed may create anything."""
     site = load_site_settings(conn)
@@ -246,8 +258,7 @@ def _profile_changes(
         field = fields.get(shortname)
         if field is None:
             raise SeedError(f"profile: no custom profile field {shortname!r}.")
-        data = ("1" if raw else "0") if isinstance(raw, bool) else str(raw)
-        change = profile_fields.FieldChange(shortname, data)
+        change = profile_fields.FieldChange(shortname, _setting_text(raw))
         profile_fields.check_input(field, change)
         cleaned[field.id] = profile_fields.clean_value(field, change, tz)
     return cleaned
@@ -330,6 +341,12 @@ def apply_seed(
     conn: Connection, hasher: SecretHasher, seed: Mapping[str, list[dict[str, Any]]]
 ) -> dict[str, SeededClient]:
     """Create everything the (checked) seed lists; returns its API clients by name."""
+    for settings in seed.get("settings", []):
+        raw = {name: _setting_text(value) for name, value in settings.items()}
+        refused = update_settings(conn, raw)
+        if refused:
+            name, reason = next(iter(refused.items()))
+            raise SeedError(f"settings.{name}: {reason}")
     for index, entry in enumerate(seed.get("tenants", [])):
         with _entry("tenants", index, entry):
             add_tenant(conn, entry["name"], entry["idnumber"], entry.get("description", ""))

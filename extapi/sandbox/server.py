@@ -78,6 +78,7 @@ def start_in_thread(app: ExtapiApp, host: str = "127.0.0.1") -> ThreadedServer:
         host=host,
         port=port,
         lifespan="on",
+        ws="none",
         access_log=False,
         log_level="warning",
         proxy_headers=False,
