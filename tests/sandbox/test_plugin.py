@@ -3,11 +3,20 @@ tests, the seed by ini option and by marker, and the timing line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from tests.sandbox.conftest import PLUGIN
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = ("-p", "extapi.sandbox.plugin", "-p", "no:cacheprovider")
+
+@pytest.fixture(autouse=True)
+def _in_process(modules_loaded: None) -> None:
+    """Inner runs are in this process (see ``modules_loaded``): much faster than a process
+    each, and the seed snapshots made by one run serve the next."""
+
 
 HELPERS = """
 import httpx
@@ -92,6 +101,8 @@ def test_the_seed_comes_from_the_ini_option_or_a_marker(pytester: pytest.Pyteste
     _project(
         pytester,
         """
+from pathlib import Path
+
 import pytest
 from helpers import usernames
 
@@ -140,7 +151,6 @@ def test_an_unknown_reset_mode_is_a_usage_error(pytester: pytest.Pytester) -> No
 def test_the_package_registers_the_plugin_for_pytest() -> None:
     # given the package metadata in pyproject.toml
     import tomllib
-    from pathlib import Path
 
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     # then pytest finds the plugin through its pytest11 entry point, named as the module so
