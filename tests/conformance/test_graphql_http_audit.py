@@ -1,4 +1,5 @@
-"""GraphQL-over-HTTP conformance: the ``graphql-http`` audit suite against the live server.
+"""GraphQL-over-HTTP conformance: the ``graphql-http`` audit suite against a live server
+(the ``extapi_server`` sandbox fixture).
 
 The audits live in the npm package ``graphql-http`` (pinned in ``package.json`` next to this
 file, installed by ``make node-deps``); ``audit.mjs`` runs every one of them with a client's
@@ -15,15 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from extapi.runtime import Runtime
-from extapi.settings.site import set_setting
-from tests.factories import make_api_client
-from tests.support.server import LiveServer
+from extapi.sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "audit.mjs"
 PACKAGE = HERE / "node_modules" / "graphql-http"
 AUDIT_TIMEOUT = 120
+# The server is the extapi_server sandbox, seeded from seed.toml next to this file.
+pytestmark = pytest.mark.extapi_seed("seed.toml")
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,6 @@ def node() -> str:
     return binary
 
 
-def _client_token(runtime: Runtime, server: LiveServer) -> str:
-    client = make_api_client(runtime)
-    return server.token(client.client_id, client.secret)
-
-
 def _run_audit(node: str, url: str, token: str) -> list[AuditResult]:
     completed = subprocess.run(
         [node, str(SCRIPT), url, token],
@@ -76,12 +71,10 @@ def _run_audit(node: str, url: str, token: str) -> list[AuditResult]:
 
 
 @pytest.fixture
-def audit_results(node: str, runtime: Runtime, live_server: LiveServer) -> list[AuditResult]:
-    """Every audit's result against the live server, with introspection on and a valid token."""
-    with runtime.engine.begin() as conn:
-        set_setting(conn, "enable_introspection", "1")
-    token = _client_token(runtime, live_server)
-    return _run_audit(node, live_server.graphql_url, token)
+def audit_results(node: str, extapi_server: Sandbox) -> list[AuditResult]:
+    """Every audit's result against the sandbox server (seed.toml: introspection on), with a
+    valid token."""
+    return _run_audit(node, extapi_server.graphql_url, extapi_server.token())
 
 
 def _failing(results: list[AuditResult], level: str) -> list[AuditResult]:
@@ -89,7 +82,7 @@ def _failing(results: list[AuditResult], level: str) -> list[AuditResult]:
 
 
 def test_server_passes_every_must_and_should_audit(audit_results: list[AuditResult]) -> None:
-    # given a live server with introspection on and a client token (fixture)
+    # given the sandbox server with introspection on and a client token (fixture)
     # when the graphql-http server audits run against its GraphQL endpoint (fixture)
     musts = _failing(audit_results, "MUST")
     shoulds = _failing(audit_results, "SHOULD")
@@ -109,7 +102,7 @@ def test_server_passes_every_must_and_should_audit(audit_results: list[AuditResu
 
 
 def test_audit_actually_runs_the_suite(audit_results: list[AuditResult]) -> None:
-    # given a live server with introspection on and a client token (fixture)
+    # given the sandbox server with introspection on and a client token (fixture)
     # when the graphql-http server audits run against its GraphQL endpoint (fixture)
     # then the whole suite ran, not an empty or truncated list
     assert len(audit_results) > 50

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from extapi.runtime import Runtime
-from tests.factories import make_api_client
-from tests.support.server import LiveServer
+from extapi.sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "oauth_discovery.mjs"
 PACKAGE = HERE / "node_modules" / "openid-client"
 TIMEOUT = 120
+# The server is the extapi_server sandbox, seeded from seed.toml next to this file.
+pytestmark = pytest.mark.extapi_seed("seed.toml")
 STATUS_OK = {"data": {"totara_webapi_status": {"status": "ok"}}}
 
 
@@ -40,9 +40,9 @@ def node() -> str:
     return binary
 
 
-def _discover(node: str, server: LiveServer, client_id: str, secret: str, method: str) -> Any:
+def _discover(node: str, server: Sandbox, method: str) -> Any:
     completed = subprocess.run(
-        [node, str(SCRIPT), server.url, client_id, secret, method],
+        [node, str(SCRIPT), server.base_url, server.client_id, server.client_secret, method],
         cwd=HERE,
         capture_output=True,
         text=True,
@@ -58,14 +58,13 @@ def _discover(node: str, server: LiveServer, client_id: str, secret: str, method
 
 @pytest.mark.parametrize("method", ["post", "basic"])
 def test_openid_client_discovers_the_server_and_gets_a_token(
-    node: str, runtime: Runtime, live_server: LiveServer, method: str
+    node: str, extapi_server: Sandbox, method: str
 ) -> None:
-    # given a live server and a client, and no server metadata given to the library
-    client = make_api_client(runtime)
+    # given the sandbox server and its seeded client, and no server metadata given to the library
     # when openid-client discovers the server and runs the whole token life cycle
-    result = _discover(node, live_server, client.client_id, client.secret, method)
+    result = _discover(node, extapi_server, method)
     # then discovery found the issuer the server was addressed as
-    assert result["issuer"] == live_server.url
+    assert result["issuer"] == extapi_server.base_url
     # and the client-credentials token works on the GraphQL endpoint
     assert result["token_type"].lower() == "bearer"
     assert result["expires_in"] == 86400
@@ -73,7 +72,7 @@ def test_openid_client_discovers_the_server_and_gets_a_token(
     # and introspection and revocation were found and accepted the client authentication
     before = result["introspection_before"]
     assert before["active"] is True
-    assert before["client_id"] == client.client_id
+    assert before["client_id"] == extapi_server.client_id
     assert result["introspection_after"] == {"active": False}
     # and the revoked token is refused at once, with RFC 6750's challenge (Totara's 200 status)
     assert result["status_after"] == {
