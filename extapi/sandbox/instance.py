@@ -140,10 +140,12 @@ class Sandbox:
     base_url: str
     seed: Path
     clients: dict[str, SeededClient]
-    runtime: Runtime
-    database_path: Path
-    timings: dict[str, list[float]] = field(default_factory=lambda: {"start": [], "reset": []})
-    _server: ThreadedServer | None = None
+    runtime: Runtime = field(repr=False)
+    database_path: Path = field(repr=False)
+    timings: dict[str, list[float]] = field(
+        default_factory=lambda: {"start": [], "reset": []}, repr=False
+    )
+    _server: ThreadedServer | None = field(default=None, repr=False)
 
     @property
     def graphql_url(self) -> str:
@@ -189,7 +191,7 @@ class Sandbox:
         seed's client credentials stay valid.
         """
         started = time.perf_counter()
-        chosen = Path(seed) if seed is not None else self.seed
+        chosen = Path(seed).resolve() if seed is not None else self.seed
         snapshot = _STORE.snapshot(chosen)
         self.runtime.request_log.flush()
         _restore(snapshot.path, self.database_path)
@@ -230,7 +232,7 @@ def running(seed: str | Path | None = None, workdir: str | Path | None = None) -
     ``seed`` is a TOML or JSON seed file (default: the example shipped in the package);
     ``workdir`` holds the database (default: a temporary directory removed afterwards).
     """
-    chosen = Path(seed) if seed is not None else EXAMPLE_SEED
+    chosen = Path(seed).resolve() if seed is not None else EXAMPLE_SEED
     with contextmanager(_workdir)(workdir) as directory:
         sandbox = _start(chosen, directory)
         try:

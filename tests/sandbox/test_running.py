@@ -86,6 +86,16 @@ def test_reset_removes_changes_and_tokens_but_keeps_credentials(sandbox: Sandbox
     assert "debugMessage" in _ask(sandbox, fresh, BAD_NAME)["errors"][0]
 
 
+def test_a_token_cached_by_the_server_does_not_survive_a_reset(sandbox: Sandbox) -> None:
+    # given a token the server has just accepted (and cached), with nothing else changed
+    token = sandbox.token()
+    assert _ask(sandbox, token, STATUS) == OK
+    # when the sandbox is reset to the same seed, whose revision the server has seen before
+    sandbox.reset()
+    # then the server drops its cache and refuses the token, which the reset deleted
+    assert "errors" in _ask(sandbox, token, STATUS)
+
+
 def test_reset_can_switch_to_another_seed(sandbox: Sandbox, tmp_path: Path) -> None:
     # given another seed with its own client
     other = tmp_path / "other.toml"
