@@ -12,17 +12,19 @@ same fixed key.
 from __future__ import annotations
 
 import atexit
+import json
 import shutil
 import sqlite3
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from graphql import GraphQLSchema
 from sqlalchemy import Engine
 
@@ -173,16 +175,16 @@ class Sandbox:
     def token(self, client: str | None = None) -> str:
         """A fresh access token for the named client (default: the first one)."""
         chosen = self.clients[client] if client is not None else self.client
-        response = httpx.post(
-            self.token_url,
-            data={
+        form = urllib.parse.urlencode(
+            {
                 "grant_type": "client_credentials",
                 "client_id": chosen.client_id,
                 "client_secret": chosen.client_secret,
-            },
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+            }
+        ).encode()
+        # The standard library only: the sandbox needs no HTTP client package.
+        with urllib.request.urlopen(self.token_url, data=form, timeout=60) as answer:
+            return str(json.loads(answer.read())["access_token"])
 
     def reset(self, seed: str | Path | None = None) -> None:
         """Put the database back to the seed's state (another seed when one is given).

@@ -10,9 +10,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 
-import httpx
 import uvicorn
 
 from extapi.app import ExtapiApp
@@ -53,18 +54,20 @@ def _bound_socket(host: str) -> socket.socket:
 def _wait_until_up(started: ThreadedServer) -> None:
     """Poll ``/healthz`` until it answers 200; fail if the thread dies or time runs out."""
     deadline = time.monotonic() + STARTUP_SECONDS
-    with httpx.Client(timeout=STARTUP_SECONDS) as client:
-        while time.monotonic() < deadline:
-            if not started.thread.is_alive():
-                reason = started.errors[0] if started.errors else "no error was raised"
-                raise SandboxStartError(f"The sandbox server stopped while starting: {reason}")
-            if started.server.started:
-                try:
-                    if client.get(f"{started.base_url}/healthz").status_code == 200:
+    while time.monotonic() < deadline:
+        if not started.thread.is_alive():
+            reason = started.errors[0] if started.errors else "no error was raised"
+            raise SandboxStartError(f"The sandbox server stopped while starting: {reason}")
+        if started.server.started:
+            try:
+                with urllib.request.urlopen(
+                    f"{started.base_url}/healthz", timeout=STARTUP_SECONDS
+                ) as answer:
+                    if answer.status == 200:
                         return
-                except httpx.TransportError:
-                    pass
-            time.sleep(0.005)
+            except (urllib.error.URLError, OSError):
+                pass
+        time.sleep(0.005)
     started.stop()
     raise SandboxStartError(f"The sandbox server did not answer within {STARTUP_SECONDS:g} s.")
 

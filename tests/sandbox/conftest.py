@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from extapi.sandbox import running
@@ -17,7 +18,9 @@ def modules_loaded(tmp_path_factory: pytest.TempPathFactory) -> None:
 
     An inner run in this process forgets the modules it imported first when it ends; had it
     been the first to load the HTTP stack (httpcore ...), this session would load a second
-    copy whose errors httpx no longer recognises. Loading everything here first avoids that.
+    copy whose errors httpx no longer recognises. Loading everything here first (the server,
+    and httpx as the inner tests use it) avoids that.
     """
     with running(workdir=Path(tmp_path_factory.mktemp("warm"))) as sandbox:
-        sandbox.token()
+        token = sandbox.token()
+        httpx.post(sandbox.graphql_url, json={}, headers={"Authorization": f"Bearer {token}"})
