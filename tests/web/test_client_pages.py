@@ -316,17 +316,20 @@ def test_settings_without_the_allow_list_field_leave_it_alone(
         assert clients.get_client(conn, client.client_id)["allowed_ips"] == ["192.0.2.1"]
 
 
-def test_the_settings_form_needs_its_csrf_token(admin: TestClient, runtime: Runtime) -> None:
+def test_only_an_administrator_with_the_forms_token_sets_the_list(
+    admin: TestClient, anonymous: TestClient, runtime: Runtime
+) -> None:
     client = make_api_client(runtime, name="Sync")
-    page = f"/admin/clients/{client.client_id}"
+    action = f"/admin/clients/{client.client_id}/settings"
     form = {
         "rate_limit": "100",
         "token_expiry": "3600",
         "error_response": "site",
         "allowed_ips": "192.0.2.1",
     }
-    response = admin.post(f"{page}/settings", data=form, follow_redirects=False)
-    assert response.status_code in (400, 403)
+    # an administrator without the form's CSRF token, and a visitor who is not signed in
+    assert admin.post(action, data=form, follow_redirects=False).status_code in (400, 403)
+    assert anonymous.post(action, data=form, follow_redirects=False).status_code == 303
     with runtime.engine.connect() as conn:
         assert clients.get_client(conn, client.client_id)["allowed_ips"] == []
 
