@@ -40,6 +40,7 @@ MAX_ENTRIES = 256
 # is longer, and a header of thousands of entries then costs no more than a short one.
 MAX_HOPS = 16
 _SHOWN = 60  # characters of a bad entry quoted back in an error
+_LONGEST = 64  # characters of the longest text read as an address
 _SEPARATORS = str.maketrans({",": " ", ";": " "})
 _MAPPED = IPv6Network("::ffff:0:0/96")
 
@@ -52,19 +53,22 @@ class AddressList:
     def __init__(self, networks: Iterable[Network]) -> None:
         kept: dict[Network, None] = dict.fromkeys(networks)  # de-duplicated, in order
         self.entries = tuple(_text(network) for network in kept)
-        # Per IP version: (network as an int, mask as an int); a match is one AND and compare.
-        self._ranges: dict[int, tuple[tuple[int, int], ...]] = {
-            version: tuple(
-                (int(n.network_address), int(n.netmask)) for n in kept if n.version == version
-            )
-            for version in (4, 6)
+        # Per IP version and per prefix length: the mask, and the set of networks of that
+        # length (as ints). A lookup costs one AND and one set probe per distinct length, so a
+        # list of 200 single addresses costs what a list of one does.
+        by_mask: dict[int, dict[int, set[int]]] = {4: {}, 6: {}}
+        for n in kept:
+            by_mask[n.version].setdefault(int(n.netmask), set()).add(int(n.network_address))
+        self._ranges: dict[int, tuple[tuple[int, frozenset[int]], ...]] = {
+            version: tuple((mask, frozenset(nets)) for mask, nets in masks.items())
+            for version, masks in by_mask.items()
         }
 
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, IPv4Address | IPv6Address):
             return False
         value = int(address)
-        return any(value & mask == net for net, mask in self._ranges[address.version])
+        return any(value & mask in nets for mask, nets in self._ranges[address.version])
 
     def __bool__(self) -> bool:
         return bool(self.entries)
@@ -123,6 +127,12 @@ def stored_address_list(stored: str) -> AddressList | None:
 
 def parse_address(text: str) -> Address | None:
     """An address as the socket or a proxy reports it; None when it is not one."""
+    # No address is this long, even with an interface name; so no long text is ever cached.
+    return None if len(text) > _LONGEST else _parse_address(text)
+
+
+@lru_cache(maxsize=4096)  # the same few peers call again and again; parsing costs microseconds
+def _parse_address(text: str) -> Address | None:
     try:
         address = ip_address(text)
     except ValueError:

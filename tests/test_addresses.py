@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from extapi.addresses import (
     MAX_ENTRIES,
@@ -177,3 +179,32 @@ def test_a_very_long_chain_of_trusted_hops_is_cut():
     found = client_address(_scope("10.0.0.2", hops), PROXIES)
     # then only the nearest hops are read, so the answer is a trusted hop, never a crash
     assert found == ip_address("10.0.0.1")
+
+
+_V4 = st.builds(IPv4Address, st.integers(0, 2**32 - 1))
+_V6 = st.builds(IPv6Address, st.integers(0, 2**128 - 1))
+_NETWORKS = st.one_of(
+    st.tuples(_V4, st.integers(0, 32)).map(lambda p: ip_network(p, strict=False)),
+    st.tuples(_V6, st.integers(0, 128)).map(lambda p: ip_network(p, strict=False)),
+)
+
+
+@given(st.lists(_NETWORKS, max_size=20), st.lists(st.one_of(_V4, _V6), max_size=20))
+def test_matching_agrees_with_the_standard_library(networks, addresses):
+    # given any networks, read back from their stored text
+    parsed = address_list(str(n) for n in networks)
+    # then an address matches exactly when ipaddress says one of them holds it
+    for address in addresses:
+        unmapped = parse_address(str(address))
+        expected = any(
+            unmapped in _as_ipv4(n) for n in networks if _as_ipv4(n).version == unmapped.version
+        )
+        assert (unmapped in parsed) is expected, (address, networks)
+
+
+def _as_ipv4(network):
+    """A range inside ::ffff:0:0/96 as the IPv4 range it maps."""
+    mapped = network.version == 6 and network.subnet_of(ip_network("::ffff:0:0/96"))
+    if not mapped:
+        return network
+    return ip_network((network.network_address.ipv4_mapped, network.prefixlen - 96))
