@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -22,6 +23,7 @@ from extapi.runtime import Runtime, open_runtime
 from extapi.settings.site import set_setting
 from tests.factories import TOKEN_PATH, ApiClient, fetch_token, graphql, make_api_client
 from tests.requestlog.support import flushed_rows
+from tests.support.server import start_server
 
 STATUS = {"query": "{ totara_webapi_status { status } }"}
 REVOKE_PATH = "/totara/oauth2/revoke.php"
@@ -457,3 +459,46 @@ def test_the_service_refuses_bad_entries_and_keeps_the_list(runtime, client, ent
     assert refused.value.message == message
     with runtime.engine.connect() as conn:
         assert clients.get_client(conn, client.client_id)["allowed_ips"] == ["192.0.2.0/24"]
+
+
+def test_proxied_token_requests_follow_the_same_rule(runtime, client, peer, proxied):
+    _allow(runtime, client, "198.51.100.0/24")
+    proxy = peer("10.0.0.2", proxied)
+    allowed = proxy.post(
+        TOKEN_PATH, data=_token_form(client), headers={"X-Forwarded-For": "198.51.100.7"}
+    )
+    refused = proxy.post(
+        TOKEN_PATH, data=_token_form(client), headers={"X-Forwarded-For": "203.0.113.1"}
+    )
+    spoofed = peer("203.0.113.1", proxied).post(
+        TOKEN_PATH, data=_token_form(client), headers={"X-Forwarded-For": "198.51.100.7"}
+    )
+    assert (allowed.status_code, refused.status_code, spoofed.status_code) == (200, 403, 403)
+
+
+# --- the real server ---------------------------------------------------------------------------
+
+
+def test_the_real_server_reads_forwarded_for_only_from_trusted_proxies(
+    runtime, config, client, live_server, tmp_path
+):
+    # given a client listing one address, and a server that trusts the local proxy
+    _allow(runtime, client, "198.51.100.7")
+    spoofed = {"X-Forwarded-For": "198.51.100.7"}
+    trusting = start_server(config, tmp_path, extra_env={"EXTAPI_TRUSTED_PROXIES": "127.0.0.1"})
+    with trusting as proxied_server, httpx.Client(timeout=60) as http:
+        form = _token_form(client)
+        # when a request from 127.0.0.1 claims the listed address
+        # then the default server (uvicorn's proxy headers off) refuses it
+        assert http.post(live_server.token_url, data=form, headers=spoofed).status_code == 403
+        # and the server trusting 127.0.0.1 believes it, and refuses any other claim
+        answer = http.post(proxied_server.token_url, data=form, headers=spoofed)
+        assert answer.status_code == 200
+        token = answer.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert http.post(
+            proxied_server.graphql_url, json=STATUS, headers={**headers, **spoofed}
+        ).json() == {"data": {"totara_webapi_status": {"status": "ok"}}}
+        other = {**headers, "X-Forwarded-For": "203.0.113.1"}
+        assert http.post(proxied_server.graphql_url, json=STATUS, headers=other).status_code == 403
+        assert http.post(live_server.graphql_url, json=STATUS, headers=headers).status_code == 403
