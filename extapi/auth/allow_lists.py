@@ -33,7 +33,8 @@ class Refusal:
 
     def label(self, what: str) -> str:
         """The request log's name for the refused request: what was asked, and from where."""
-        return f"({what} from {self.address or 'an unknown address'}: not allowed)"
+        where = "an unknown address" if self.address is None else self.address
+        return f"({what} from {where}: not allowed)"
 
 
 def address_refusal(

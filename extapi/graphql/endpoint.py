@@ -45,7 +45,7 @@ ONLY_POST = "Invalid webapi request, only POST method is allowed"
 FEATURE_OFF = "Feature api is not available."
 FORBIDDEN = "Forbidden"
 # A refusal at the None level: a bare 404 that says nothing about the API behind it.
-NOT_FOUND = b"Not Found"
+NOT_FOUND_BODY = b"Not Found"
 _PLAIN = b"text/plain; charset=utf-8"
 _NO_TOKEN = b'Bearer realm="extapi"'
 _INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
@@ -323,7 +323,7 @@ def _refused_address(refusal: Refusal) -> Reply:
     """404 with a bare body at the None level; else 403 in Totara's envelope, with the reason
     as ``debugMessage`` (both places, as hidden errors give it) at the Developer level."""
     if refusal.status == 404:
-        return Reply(404, NOT_FOUND)
+        return Reply(404, NOT_FOUND_BODY)
     error: dict[str, Any] = {"message": FORBIDDEN}
     if refusal.detail is not None:
         error["debugMessage"] = refusal.detail
