@@ -378,13 +378,16 @@ def _client_view(row: dict[str, Any]) -> dict[str, Any]:
         "rate_limit": row["client_rate_limit"],
         "token_expiry": row["default_token_expiry_time"],
         "error_response": names.get(debug, str(debug)),
+        "allowed_ips": row["allowed_ips"],
     }
 
 
 def _client_line(view: dict[str, Any]) -> str:
+    allowed = view["allowed_ips"]
     return (
         f"{view['client_id']}  {view['name']}  [{view['status']}]  service account: "
         f"{view['service_account'] or '-'}  tenant: {view['tenant'] or '-'}"
+        + (f"  allowed IPs: {', '.join(allowed)}" if allowed else "")
     )
 
 
@@ -477,16 +480,24 @@ def client_rotate(client_id: str, as_json: bool) -> None:
     type=click.Choice(["site", "none", "normal", "developer"]),
     default=None,
 )
+@click.option(
+    "--allowed-ips",
+    default=None,
+    help='IP allow-list: addresses and CIDR ranges, comma-separated; "" clears it.',
+)
 @json_option
 def client_set(
     client_id: str,
     rate_limit: int | None,
     token_expiry: int | None,
     error_response: str | None,
+    allowed_ips: str | None,
     as_json: bool,
 ) -> None:
-    """Change a client's rate limit, token lifetime or error response level."""
-    change = clients_service.ClientSettingsChange(rate_limit, token_expiry, error_response)
+    """Change a client's rate limit, token lifetime, error response level or IP allow-list."""
+    change = clients_service.ClientSettingsChange(
+        rate_limit, token_expiry, error_response, allowed_ips
+    )
     with _transaction() as conn:
         row = clients_service.update_client_settings(conn, client_id, change)
         site = site_settings.load_site_settings(conn)

@@ -10,7 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from extapi.errors import ConfigError
+from extapi.addresses import address_list
+from extapi.errors import ConfigError, ValidationError
 
 __all__ = ["Config", "load_config"]
 
@@ -34,6 +35,9 @@ class Config:
     # The API request log (extapi.requestlog): on or off, and how long its rows are kept.
     request_log: bool = True
     request_log_hours: int = 168
+    # Addresses and CIDR ranges of reverse proxies whose X-Forwarded-For is believed, for the
+    # IP allow-lists (extapi.addresses.client_address); empty: the header is never read.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -71,7 +75,15 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ),
         request_log=_switch(env, "EXTAPI_REQUEST_LOG", Config.request_log),
         request_log_hours=_int(env, "EXTAPI_REQUEST_LOG_HOURS", Config.request_log_hours),
+        trusted_proxies=_proxies(env),
     )
+
+
+def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return address_list(env.get("EXTAPI_TRUSTED_PROXIES") or "").entries
+    except ValidationError as exc:
+        raise ConfigError(f"EXTAPI_TRUSTED_PROXIES: {exc.message}") from None
 
 
 _ON = ("on", "true", "yes", "1")

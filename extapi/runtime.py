@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from extapi.access.roles import ensure_apiuser_role, sync_capabilities
+from extapi.addresses import address_list
 from extapi.auth.secrets import SecretHasher, load_hasher
 from extapi.auth.tokens import TokenGate
 from extapi.config import Config
@@ -36,6 +37,8 @@ class Runtime:
         self.config = config
         self.engine = engine
         self.hasher = hasher
+        # Peers whose X-Forwarded-For names the client (for the IP allow-lists).
+        self.trusted_proxies = address_list(config.trusted_proxies)
         self.reader = HotReader(engine)
         self.tokens = TokenGate(self.reader, hasher)
         self.windows: WindowStore | None = None

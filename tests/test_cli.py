@@ -144,6 +144,58 @@ def test_client_lifecycle_commands(run):
     assert json.loads(run("client", "list", "--json").stdout) == []
 
 
+def test_client_ip_allow_list_is_set_shown_and_cleared(run, http):
+    # given a client, which has no allow-list when created
+    _add_user(run, "svc")
+    created = _json(run("client", "add", "--name", "C", "--service-account", "svc", "--json"))
+    assert created["allowed_ips"] == []
+    client_id = created["client_id"]
+    # when a list is set, it is stored normalised and listed
+    shown = _json(
+        run("client", "set", client_id, "--allowed-ips", "10.0.0.0/8, 2001:DB8::/32", "--json")
+    )
+    assert shown["allowed_ips"] == ["10.0.0.0/8", "2001:db8::/32"]
+    assert json.loads(run("client", "list", "--json").stdout)[0]["allowed_ips"] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+    ]
+    assert "allowed IPs: 10.0.0.0/8, 2001:db8::/32" in run("client", "list").stdout
+    # and the token endpoint now refuses the test client's address
+    response = http.post(
+        TOKEN_PATH,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": created["client_secret"],
+        },
+    )
+    assert response.status_code == 403
+    # when another setting changes, the list stays; an empty value clears it
+    assert _json(run("client", "set", client_id, "--rate-limit", "5", "--json"))["allowed_ips"] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+    ]
+    cleared = _json(run("client", "set", client_id, "--allowed-ips", "", "--json"))
+    assert cleared["allowed_ips"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("10.0.0.1/8", "'10.0.0.1/8' has host bits set: write the range as 10.0.0.0/8."),
+        ("10.0.0.0/8, intranet", "'intranet' is not an IP address or a CIDR range."),
+    ],
+)
+def test_bad_allow_list_entries_are_refused_by_name(run, value, message):
+    _add_user(run, "svc")
+    created = _json(run("client", "add", "--name", "C", "--service-account", "svc", "--json"))
+    refused = run("client", "set", created["client_id"], "--allowed-ips", value, ok=False)
+    assert refused.exit_code != 0
+    assert message in refused.stderr
+    assert refused.stdout == ""
+    assert json.loads(run("client", "list", "--json").stdout)[0]["allowed_ips"] == []
+
+
 def test_rate_limit_above_site_limit_warns(run):
     run(
         "user",

@@ -2,7 +2,8 @@
 
 RFC 6749 section 2.3.1: credentials come either in an HTTP Basic header or as ``client_id``
 and ``client_secret`` form fields, never both at once. Every failure reads the same
-(``invalid_client``), whether the client is unknown, disabled or sent a wrong secret.
+(``invalid_client``), whether the client is unknown, disabled or sent a wrong secret. Only
+then is the client's IP allow-list checked, so that it never tells which client ids exist.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from sqlalchemy import Connection
 
+from extapi.addresses import AddressList, stored_address_list
+from extapi.auth.allow_lists import address_refusal
 from extapi.auth.clients import credentials_row
-from extapi.auth.oauth_errors import InvalidClient, InvalidRequest
+from extapi.auth.oauth_errors import InvalidClient, InvalidRequest, UnauthorizedClient
 from extapi.auth.secrets import SecretHasher
+from extapi.http import Scope
 
 __all__ = [
     "Credentials",
@@ -26,6 +30,7 @@ __all__ = [
     "basic_credentials",
     "credentials",
     "authenticate_client",
+    "check_client_address",
 ]
 
 MAX_FIELDS = 20
@@ -94,3 +99,17 @@ def authenticate_client(conn: Connection, hasher: SecretHasher, creds: Credentia
     if row is None or not secret_ok or not row.status or creds.client_secret is None:
         raise InvalidClient()
     return row
+
+
+def check_client_address(
+    row: Any, scope: Scope, trusted: AddressList, site_level: int, what: str
+) -> None:
+    """Refuse an authenticated client calling from outside its IP allow-list, at its own
+    error level (the site's when it has none); ``what`` names the request in the log."""
+    allowed = stored_address_list(row.allowed_ips)
+    if allowed is None:
+        return
+    level = site_level if row.response_debug is None else int(row.response_debug)
+    refusal = address_refusal(allowed, scope, trusted, level)
+    if refusal is not None:
+        raise UnauthorizedClient(refusal.status, refusal.detail, int(row.id), refusal.label(what))

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
+from extapi.addresses import address_list
 from extapi.auth.secrets import SecretHasher, new_client_id, new_client_secret
 from extapi.auth.service_accounts import VALID, account_status
 from extapi.db import revision
@@ -66,6 +67,8 @@ class ClientSettingsChange:
     token_expiry: int | None = None
     # "site" clears the override; None leaves it as it is.
     response_debug: int | str | None = None
+    # The IP allow-list: entries as text or items; "" or [] clears it; None leaves it.
+    allowed_ips: str | list[str] | None = None
 
 
 def _validate_text(name: str, description: str) -> None:
@@ -146,6 +149,7 @@ def add_client(
             client_rate_limit=site.client_rate_limit,
             default_token_expiry_time=site.default_token_expiration,
             response_debug=None,
+            allowed_ips="",
         )
     )
     revision.bump(conn)
@@ -165,6 +169,7 @@ _CLIENT_COLUMNS = [
     api_client_settings.c.client_rate_limit,
     api_client_settings.c.default_token_expiry_time,
     api_client_settings.c.response_debug,
+    api_client_settings.c.allowed_ips,
     users.c.username.label("service_account"),
     tenants.c.idnumber.label("tenant"),
 ]
@@ -189,7 +194,7 @@ def list_clients(conn: Connection, tenant_id: int | None = EVERY_TENANT) -> list
         query = query.where(api_clients.c.tenant_id.is_(None))
     elif tenant_id != EVERY_TENANT:
         query = query.where(api_clients.c.tenant_id == tenant_id)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [_client_dict(r) for r in conn.execute(query).mappings()]
 
 
 def get_client(conn: Connection, client_id: str) -> dict[str, Any]:
@@ -198,7 +203,15 @@ def get_client(conn: Connection, client_id: str) -> dict[str, Any]:
     )
     if row is None:
         raise NotFoundError(f"API client '{client_id}' does not exist.")
-    return dict(row)
+    return _client_dict(row)
+
+
+def _client_dict(row: RowMapping) -> dict[str, Any]:
+    """A client's row, its IP allow-list as a list of entries ([] when it has none)."""
+    client = dict(row)
+    stored = client["allowed_ips"]
+    client["allowed_ips"] = stored.split(",") if stored else []
+    return client
 
 
 _CREDENTIALS = (
@@ -207,6 +220,8 @@ _CREDENTIALS = (
         api_clients.c.secret_hash,
         api_clients.c.status,
         api_client_settings.c.default_token_expiry_time,
+        api_client_settings.c.response_debug,
+        api_client_settings.c.allowed_ips,
     )
     .join(api_client_settings, api_client_settings.c.client_id == api_clients.c.id)
     .where(api_clients.c.client_id == bindparam("client_id"))
@@ -301,6 +316,8 @@ def _debug_level(value: int | str) -> int | None:
 def update_client_settings(
     conn: Connection, client_id: str, change: ClientSettingsChange
 ) -> dict[str, Any]:
+    """Change a client's settings. Moving the site revision makes every worker read the
+    client's row again on its next request, so a new allow-list applies at once."""
     client = get_client(conn, client_id)
     values: dict[str, Any] = {}
     if change.rate_limit is not None:
@@ -317,6 +334,8 @@ def update_client_settings(
         values["default_token_expiry_time"] = change.token_expiry
     if change.response_debug is not None:
         values["response_debug"] = _debug_level(change.response_debug)
+    if change.allowed_ips is not None:
+        values["allowed_ips"] = ",".join(address_list(change.allowed_ips).entries)
     if values:
         conn.execute(
             update(api_client_settings)

@@ -2,19 +2,30 @@
 
 Each endpoint answers JSON that is never cached (RFC 6749 section 5.1), refuses other methods
 with 405, and turns an :class:`OAuthError` into the RFC 6749 section 5.2 error body, with the
-Basic challenge HTTP requires on every 401.
+Basic challenge HTTP requires on every 401. Each authenticates its client the same way
+(:meth:`FormEndpoint.authenticate`), IP allow-list included; a request refused for its
+address is written to the request log against the client.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import orjson
+from sqlalchemy import Connection
 
-from extapi.auth.client_auth import parse_form
-from extapi.auth.oauth_errors import AccessDenied, InvalidRequest, OAuthError
+from extapi.auth.client_auth import (
+    authenticate_client,
+    check_client_address,
+    credentials,
+    parse_form,
+)
+from extapi.auth.oauth_errors import AccessDenied, InvalidRequest, OAuthError, UnauthorizedClient
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, read_body, send_bytes
+from extapi.requestlog.outcomes import IP_NOT_ALLOWED
 from extapi.runtime import Runtime
+from extapi.settings.site import SiteSettings
 
 __all__ = [
     "FormEndpoint",
@@ -35,10 +46,12 @@ NO_STORE = [
 ]
 
 
-def check_api_enabled(runtime: Runtime) -> None:
+def check_api_enabled(runtime: Runtime) -> SiteSettings:
     """With the API feature off, every OAuth endpoint answers as Totara's token endpoint."""
-    if not runtime.current_settings().api_enabled:
+    site = runtime.current_settings()
+    if not site.api_enabled:
         raise AccessDenied(API_DISABLED)
+    return site
 
 
 def required_param(form: dict[str, str], name: str) -> str:
@@ -52,6 +65,7 @@ class FormEndpoint:
     """Raw ASGI app: POST a form, get JSON. Subclasses implement :meth:`handle`."""
 
     only_post: ClassVar[str]
+    what: ClassVar[str]  # the request log's name for a request refused for its address
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -60,6 +74,7 @@ class FormEndpoint:
         if scope["method"] != "POST":
             await send_error(send, InvalidRequest(self.only_post), 405, [(b"allow", b"POST")])
             return
+        started = time.perf_counter()
         try:
             body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
             form = parse_form(body, header(scope, b"content-type"))
@@ -68,11 +83,40 @@ class FormEndpoint:
         except BodyTooLarge as exc:
             await send_error(send, InvalidRequest(str(exc)), 413)
         except OAuthError as exc:
+            if isinstance(exc, UnauthorizedClient):
+                self._log_refusal(exc, started)
             challenge = [(b"www-authenticate", _CHALLENGE)] if exc.status == 401 else []
             await send_error(send, exc, exc.status, challenge)
 
     def handle(self, scope: Scope, form: dict[str, str], authorization: str | None) -> Any:
         raise NotImplementedError
+
+    def authenticate(
+        self,
+        conn: Connection,
+        scope: Scope,
+        form: dict[str, str],
+        authorization: str | None,
+        site: SiteSettings,
+    ) -> Any:
+        """The client the request's credentials prove, allowed to call from its address; its
+        credentials row. Raises InvalidClient, or UnauthorizedClient for the address."""
+        runtime = self.runtime
+        row = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
+        check_client_address(row, scope, runtime.trusted_proxies, site.response_debug, self.what)
+        return row
+
+    def _log_refusal(self, refused: UnauthorizedClient, started: float) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        self.runtime.request_log.record(
+            refused.client_pk,
+            refused.label,
+            0,
+            refused.status,
+            IP_NOT_ALLOWED,
+            duration_ms,
+            int(time.time()),
+        )
 
 
 async def send_error(

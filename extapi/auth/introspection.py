@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from extapi.auth.client_auth import authenticate_client, credentials
 from extapi.auth.form_endpoint import FormEndpoint, check_api_enabled, required_param
 from extapi.auth.metadata import issuer
 from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
@@ -77,11 +76,12 @@ def _active(row: Any, client_id: str, iss: str) -> dict[str, object]:
 
 class IntrospectionEndpoint(FormEndpoint):
     only_post = "The introspection endpoint accepts only POST requests"
+    what = "token introspection"
 
     def handle(self, scope: Scope, form: dict[str, str], authorization: str | None) -> object:
         runtime = self.runtime
-        check_api_enabled(runtime)
+        site = check_api_enabled(runtime)
         with runtime.engine.begin() as conn:
-            client = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
+            client = self.authenticate(conn, scope, form, authorization, site)
             token = required_param(form, "token")
             return introspect(conn, runtime, int(client.id), token, issuer(runtime, scope))

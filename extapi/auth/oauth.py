@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from extapi.auth.client_auth import authenticate_client, credentials
 from extapi.auth.form_endpoint import API_DISABLED, FormEndpoint
 from extapi.auth.oauth_errors import (
     AccessDenied,
@@ -30,6 +29,7 @@ class TokenEndpoint(FormEndpoint):
     """Issues access tokens; every answer is JSON and never cached."""
 
     only_post = "The token endpoint accepts only POST requests"
+    what = "token request"
 
     def handle(
         self, scope: Scope, form: dict[str, str], authorization: str | None
@@ -44,7 +44,7 @@ class TokenEndpoint(FormEndpoint):
                 raise InvalidRequest("Check the `grant_type` parameter")
             if form["grant_type"] != GRANT_TYPE:
                 raise UnsupportedGrantType()
-            row = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
+            row = self.authenticate(conn, scope, form, authorization, site)
             granted = check_scope(form.get("scope"))
             lifetime = token_lifetime(int(row.default_token_expiry_time), site)
             issued = issue_token(conn, runtime.hasher, int(row.id), lifetime, granted)

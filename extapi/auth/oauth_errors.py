@@ -17,13 +17,14 @@ __all__ = [
     "UnsupportedGrantType",
     "InvalidScope",
     "AccessDenied",
+    "UnauthorizedClient",
 ]
 
 
 class OAuthError(ExtapiError):
     error: ClassVar[str]
     description: ClassVar[str]
-    status: ClassVar[int] = 400
+    status: int = 400
 
     def __init__(self, hint: str | None = None) -> None:
         super().__init__(self.description)
@@ -68,3 +69,26 @@ class AccessDenied(OAuthError):
     error = "access_denied"
     description = "The resource owner or authorization server denied the request."
     status = 403
+
+
+class UnauthorizedClient(OAuthError):
+    """An authenticated client calling from an address outside its IP allow-list. The status
+    and the detail follow the client's error level (see :mod:`extapi.auth.allow_lists`): 404
+    "Not Found" at None, 403 "Forbidden" otherwise, the address as ``hint`` at Developer."""
+
+    error = "unauthorized_client"
+    description = "Forbidden"
+
+    def __init__(self, status: int, hint: str | None, client_pk: int, label: str) -> None:
+        super().__init__(hint)
+        self.status = status
+        self.client_pk = client_pk
+        self.label = label  # the request log's name for the refused request
+
+    def body(self) -> dict[str, str]:
+        text = "Not Found" if self.status == 404 else self.description
+        payload = {"error": self.error, "error_description": text}
+        if self.hint:
+            payload["hint"] = self.hint
+        payload["message"] = text
+        return payload

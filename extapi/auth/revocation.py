@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete
 
-from extapi.auth.client_auth import authenticate_client, credentials
 from extapi.auth.form_endpoint import FormEndpoint, check_api_enabled, required_param
 from extapi.auth.secrets import SecretHasher
 from extapi.db import revision
@@ -40,11 +39,12 @@ def revoke_token(conn: Connection, hasher: SecretHasher, client_pk: int, token: 
 
 class RevocationEndpoint(FormEndpoint):
     only_post = "The revocation endpoint accepts only POST requests"
+    what = "token revocation"
 
     def handle(self, scope: Scope, form: dict[str, str], authorization: str | None) -> object:
         runtime = self.runtime
-        check_api_enabled(runtime)
+        site = check_api_enabled(runtime)
         with runtime.engine.begin() as conn:
-            client = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
+            client = self.authenticate(conn, scope, form, authorization, site)
             revoke_token(conn, runtime.hasher, int(client.id), required_param(form, "token"))
         return {}

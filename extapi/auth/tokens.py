@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert
 
+from extapi.addresses import AddressList
 from extapi.auth.secrets import SecretHasher, new_access_token
 from extapi.auth.service_accounts import VALID, account_status
 from extapi.db.hot import HotReader
@@ -149,6 +150,8 @@ class ApiCaller:
     timezone: str
     response_debug: int | None
     client_rate_limit: int
+    # The client's IP allow-list, parsed; None when it may call from anywhere.
+    allowed_ips: AddressList | None = None
 
 
 def client_debug_level(row: dict[str, Any] | None) -> int | None:
@@ -190,4 +193,5 @@ def authenticate(found: TokenLookup, has_header: bool, now: int) -> ApiCaller:
         timezone=row["timezone"],
         response_debug=client_debug_level(row),
         client_rate_limit=int(row["client_rate_limit"]),
+        allowed_ips=row["allowed_ips"],
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from extapi.addresses import stored_address_list
 from extapi.db.engine import is_sqlite
 
 __all__ = ["HotReader", "TOKEN_ROW_COLUMNS"]
@@ -30,6 +31,7 @@ TOKEN_ROW_COLUMNS = (
     "user_tenant_id",
     "timezone",
     "admin_id",
+    "allowed_ips",
 )
 
 _REVISION_SQL = "SELECT revision FROM site_revision WHERE id = 1"
@@ -38,7 +40,7 @@ _REVISION_AND_TOKEN_SQL = """
     SELECT r.revision, t.expires, c.id, c.client_id, c.status, c.tenant_id,
            c.user_id, s.response_debug, s.client_rate_limit,
            u.id, u.suspended, u.deleted, u.tenant_id, u.timezone,
-           a.user_id
+           a.user_id, s.allowed_ips
     FROM site_revision r
     LEFT JOIN access_tokens t ON t.token_hash = {param}
     LEFT JOIN api_clients c ON c.id = t.client_id
@@ -85,11 +87,15 @@ class HotReader:
         return int(self._run(_REVISION_SQL, ())[0])
 
     def revision_and_token(self, token_hash: str) -> tuple[int, dict[str, Any] | None]:
-        """The revision, and the token's joined row (None for an unknown token)."""
+        """The revision, and the token's joined row (None for an unknown token). The row's
+        ``allowed_ips`` is the client's parsed allow-list (None: no list), so that the
+        worker's token cache keeps it parsed."""
         revision, *row = self._run(self._token_sql, (token_hash,))
         if row[0] is None:  # no such token: every joined column is NULL
             return int(revision), None
-        return int(revision), dict(zip(TOKEN_ROW_COLUMNS, row, strict=True))
+        found = dict(zip(TOKEN_ROW_COLUMNS, row, strict=True))
+        found["allowed_ips"] = stored_address_list(found["allowed_ips"] or "")
+        return int(revision), found
 
     def close(self) -> None:
         if self._conn is not None:

@@ -190,6 +190,9 @@ api_client_settings = Table(
     Column("default_token_expiry_time", BigInteger, nullable=False),
     # NULL: follow the site's response_debug; 0 none, 1 normal, 2 developer
     Column("response_debug", SmallInteger, nullable=True),
+    # The IP allow-list: normalised addresses and CIDR ranges, comma-separated; "" = anywhere.
+    # Read with the token on every API request (extapi.db.hot), hence a column, not a table.
+    Column("allowed_ips", Text, nullable=False, server_default=""),
 )
 
 access_tokens = Table(
@@ -364,7 +367,8 @@ api_request_log = Table(
     Column("operations", String(255), nullable=False),
     Column("complexity", Integer, nullable=False),
     Column("status", SmallInteger, nullable=False),
-    # "success", "error" (the response carried GraphQL errors) or "rate_limited"
+    # "success", "error" (the response carried GraphQL errors), "rate_limited" or
+    # "ip_not_allowed" (the address is not in the client's IP allow-list)
     Column("outcome", String(16), nullable=False),
     Column("duration_ms", Float, nullable=False),
     # Also serves "latest requests first" without a sort: (client, time, id) descending.

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from graphql import ExecutionResult, GraphQLError, GraphQLSchema, get_operation_ast
 
+from extapi.auth.allow_lists import Refusal, address_refusal
 from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
 from extapi.errors import AuthenticationError, ClientSafeError, ExtapiError
 from extapi.graphql.context import RequestContext
@@ -37,7 +38,7 @@ from extapi.http import (
 from extapi.limits.cost import ComplexityCounter
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
 from extapi.limits.window import Budget, Verdict
-from extapi.requestlog.buffer import ERROR, RATE_LIMITED, SUCCESS
+from extapi.requestlog.buffer import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, SUCCESS
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings
 
@@ -50,6 +51,10 @@ REPORT_HEADER = b"x-extapi-ratelimit"
 ONLY_POST = "Invalid webapi request, only POST method is allowed"
 MUTATION_NEEDS_POST = "Invalid webapi request, mutations are only allowed with the POST method"
 FEATURE_OFF = "Feature api is not available."
+FORBIDDEN = "Forbidden"
+# A refusal at the None level: a bare 404 that says nothing about the API behind it.
+NOT_FOUND_BODY = b"Not Found"
+_PLAIN = b"text/plain; charset=utf-8"
 _NO_TOKEN = b'Bearer realm="extapi"'
 _INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
 # Request-log labels of requests without a usable operation name.
@@ -155,13 +160,15 @@ class GraphQLEndpoint:
         await self._send(send, reply, grj)
 
     async def _send(self, send: Send, reply: Reply, grj: bool) -> None:
+        plain = isinstance(reply.payload, bytes)  # a refusal's bare text, not JSON
         headers = [
-            (b"content-type", GRAPHQL_RESPONSE if grj else JSON),
+            (b"content-type", _PLAIN if plain else GRAPHQL_RESPONSE if grj else JSON),
             *_STATIC_HEADERS,
             (b"last-modified", http_date(time.time())),
             *reply.headers,
         ]
-        await send_bytes(send, reply.status, orjson.dumps(reply.payload), headers)
+        body = reply.payload if plain else orjson.dumps(reply.payload)
+        await send_bytes(send, reply.status, body, headers)
 
     def handle(
         self,
@@ -187,6 +194,10 @@ class GraphQLEndpoint:
             caller = authenticate(found, authorization is not None, now)
         except AuthenticationError as exc:
             return _unauthenticated(exc, site, grj, meter, token is not None)
+        if caller.allowed_ips is not None:  # costs nothing for a client without a list
+            refused = self._check_address(scope, caller, site, now, started)
+            if refused is not None:
+                return refused
         context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
         report = header(scope, REPORT_HEADER) is not None
         reply = _CRASHED
@@ -201,6 +212,28 @@ class GraphQLEndpoint:
             if runtime.request_log.enabled:
                 self._log(caller, reply, now, started)
         return reply
+
+    def _check_address(
+        self, scope: Scope, caller: ApiCaller, site: SiteSettings, now: int, started: float
+    ) -> Reply | None:
+        """The answer to a client calling from outside its IP allow-list, logged against the
+        client; None when the address is allowed."""
+        level = _level(site, caller.response_debug)
+        runtime = self.runtime
+        refusal = address_refusal(caller.allowed_ips, scope, runtime.trusted_proxies, level)
+        if refusal is None:
+            return None
+        if runtime.request_log.enabled:
+            runtime.request_log.record(
+                caller.client_pk,
+                refusal.label("GraphQL request"),
+                0,
+                refusal.status,
+                IP_NOT_ALLOWED,
+                (time.perf_counter() - started) * 1000.0,
+                now,
+            )
+        return _refused_address(refusal)
 
     def _log(self, caller: ApiCaller, reply: Reply, now: int, started: float) -> None:
         if reply.status == 429:
@@ -317,6 +350,18 @@ _CRASHED = Reply(500, None)
 
 def _too_many(budgets: list[Budget], verdict: Verdict) -> Reply:
     return Reply(429, envelope([{"message": TOO_MANY_REQUESTS}]), retry_headers(budgets, verdict))
+
+
+def _refused_address(refusal: Refusal) -> Reply:
+    """404 with a bare body at the None level; else 403 in Totara's envelope, with the reason
+    as ``debugMessage`` (both places, as hidden errors give it) at the Developer level."""
+    if refusal.status == 404:
+        return Reply(404, NOT_FOUND_BODY)
+    error: dict[str, Any] = {"message": FORBIDDEN}
+    if refusal.detail is not None:
+        error["debugMessage"] = refusal.detail
+        error["extensions"] = {"debugMessage": refusal.detail}
+    return Reply(refusal.status, envelope([error]))
 
 
 def _level(site: SiteSettings, client_level: int | None) -> int:

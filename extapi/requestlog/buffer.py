@@ -16,10 +16,18 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from extapi.config import Config
 from extapi.db.engine import make_engine
-from extapi.requestlog.outcomes import ERROR, RATE_LIMITED, SUCCESS
+from extapi.requestlog.outcomes import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, SUCCESS
 from extapi.requestlog.writer import Row, prune, write_rows
 
-__all__ = ["RequestLog", "open_request_log", "SUCCESS", "ERROR", "RATE_LIMITED", "BUFFER_LIMIT"]
+__all__ = [
+    "RequestLog",
+    "open_request_log",
+    "SUCCESS",
+    "ERROR",
+    "RATE_LIMITED",
+    "IP_NOT_ALLOWED",
+    "BUFFER_LIMIT",
+]
 
 # About 10 MB of rows: five seconds of a busy worker's requests (so a flush that is slow under
 # load drops nothing), yet bounded when the database is down.

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import BindParameter
 
 from extapi.db.tables import api_clients, api_request_log, api_usage_minutes
-from extapi.requestlog.outcomes import ERROR, RATE_LIMITED
+from extapi.requestlog.outcomes import ERROR, IP_NOT_ALLOWED, RATE_LIMITED
 
 __all__ = ["Row", "write_rows", "prune", "OPERATIONS_MAX", "COMPLEXITY_MAX"]
 
@@ -105,7 +105,7 @@ def _minute_sums(rows: Sequence[Row]) -> list[dict[str, int]]:
         limited = outcome == RATE_LIMITED
         entry[0] += 0 if limited else complexity  # a refused request is not charged
         entry[1] += 1
-        entry[2] += outcome == ERROR
+        entry[2] += outcome == ERROR or outcome == IP_NOT_ALLOWED  # a refused address counts too
         entry[3] += limited
     return [
         {"client_id": c, "minute": m, **dict(zip(_SUMS, values, strict=True))}

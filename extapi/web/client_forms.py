@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from extapi.addresses import address_list
+from extapi.errors import ValidationError
 from extapi.settings.site import MAX_INT
 from extapi.web.views.people_support import positive_int
 
@@ -21,6 +23,7 @@ __all__ = [
 
 _WHOLE = re.compile(r"^-?\d{1,12}$")
 ERROR_LEVELS = ("site", "none", "normal", "developer")
+ALLOWED_IPS_MAX_CHARS = 16_000  # room for the longest list the service accepts
 
 
 @dataclass
@@ -40,6 +43,9 @@ class SettingsForm:
     error_response: str = "site"
     raw: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # The IP allow-list as typed; None when the form did not send the field (left unchanged).
+    allowed_ips: str | None = None
+    field_errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, client: dict[str, Any]) -> SettingsForm:
@@ -48,7 +54,13 @@ class SettingsForm:
             "rate_limit": str(client["client_rate_limit"]),
             "token_expiry": str(client["default_token_expiry_time"]),
         }
-        return cls(client["client_rate_limit"], client["default_token_expiry_time"], level, raw)
+        return cls(
+            rate_limit=client["client_rate_limit"],
+            token_expiry=client["default_token_expiry_time"],
+            error_response=level,
+            raw=raw,
+            allowed_ips="\n".join(client["allowed_ips"]),
+        )
 
 
 def _text(form: FormData, name: str, limit: int) -> str:
@@ -84,20 +96,41 @@ def _whole(raw: str, label: str, errors: list[str]) -> int | None:
     return value
 
 
+def _allowed_ips(form: FormData, field_errors: dict[str, str]) -> str | None:
+    """The allow-list as typed, checked as the service will check it; the first bad entry
+    is named in ``field_errors``."""
+    value = form.get("allowed_ips")
+    if not isinstance(value, str):
+        return None
+    if len(value) > ALLOWED_IPS_MAX_CHARS:
+        field_errors["allowed_ips"] = "The list of allowed IP addresses is too long."
+        return value[:ALLOWED_IPS_MAX_CHARS]
+    try:
+        address_list(value)
+    except ValidationError as exc:
+        field_errors["allowed_ips"] = exc.message
+    return value
+
+
 def parse_settings_form(form: FormData) -> SettingsForm:
     errors: list[str] = []
+    field_errors: dict[str, str] = {}
     raw = {name: _text(form, name, 30) for name in ("rate_limit", "token_expiry")}
     level = _text(form, "error_response", 20)
     if level not in ERROR_LEVELS:
         errors.append("Choose an error response level.")
         level = "site"
-    return SettingsForm(
+    settings = SettingsForm(
         rate_limit=_whole(raw["rate_limit"], "Client rate limit", errors),
         token_expiry=_whole(raw["token_expiry"], "Token expiration", errors),
         error_response=level,
         raw=raw,
         errors=errors,
+        allowed_ips=_allowed_ips(form, field_errors),
+        field_errors=field_errors,
     )
+    errors.extend(f"Allowed IP addresses: {e}" for e in field_errors.values())
+    return settings
 
 
 def tenant_choice(tenants: list[dict[str, Any]], key: str) -> int | None:

@@ -234,6 +234,106 @@ def test_client_settings_validate_like_totara_and_warn_above_the_site_limit(
     assert (row["client_rate_limit"], row["response_debug"]) == (900000, 2)
 
 
+def test_the_ip_allow_list_is_set_on_the_settings_form_and_shown(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    # given a client, which accepts any address
+    client = make_api_client(runtime, name="Sync")
+    page = f"/admin/clients/{client.client_id}"
+    assert "Any address" in admin.get(page).text
+    base = {"rate_limit": "100", "token_expiry": "3600", "error_response": "site"}
+    # when a list is saved, one entry per line or comma-separated
+    saved = post_form(
+        admin,
+        page,
+        f"{page}/settings",
+        {**base, "allowed_ips": "10.0.0.0/8\r\n2001:DB8::/32, 192.0.2.1"},
+    )
+    assert saved.status_code == 303
+    # then it is stored normalised, shown on the page and offered one per line for editing
+    with runtime.engine.connect() as conn:
+        stored = clients.get_client(conn, client.client_id)["allowed_ips"]
+    assert stored == ["10.0.0.0/8", "2001:db8::/32", "192.0.2.1"]
+    shown = admin.get(page).text
+    assert '<ul class="plain" id="allowed-ips"><li><code>10.0.0.0/8</code></li>' in shown
+    assert ">10.0.0.0/8\n2001:db8::/32\n192.0.2.1</textarea>" in shown
+    # and an empty field clears it
+    assert (
+        post_form(admin, page, f"{page}/settings", {**base, "allowed_ips": " "}).status_code == 303
+    )
+    with runtime.engine.connect() as conn:
+        assert clients.get_client(conn, client.client_id)["allowed_ips"] == []
+
+
+def test_a_bad_allow_list_entry_is_named_next_to_the_field(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    # given a client with an allow-list
+    client = make_api_client(runtime, name="Sync")
+    with runtime.engine.begin() as conn:
+        clients.update_client_settings(
+            conn, client.client_id, clients.ClientSettingsChange(allowed_ips="192.0.2.1")
+        )
+    page = f"/admin/clients/{client.client_id}"
+    base = {"rate_limit": "100", "token_expiry": "3600", "error_response": "site"}
+    for typed, message in [
+        (
+            "10.0.0.0/8\n10.0.0.1/8",
+            "&#39;10.0.0.1/8&#39; has host bits set: write the range as 10.0.0.0/8.",
+        ),
+        (
+            "<script>alert(1)</script>",
+            "&#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; is not an IP address",
+        ),
+        ("10.0.0.1 " * 2000, "The list of allowed IP addresses is too long."),
+        (", ".join(f"10.0.{i // 256}.{i % 256}" for i in range(257)), "at most 256 entries"),
+    ]:
+        # when it is saved with a bad entry
+        response = post_form(admin, page, f"{page}/settings", {**base, "allowed_ips": typed})
+        # then the page says which, beside the field, keeps what was typed and changes nothing
+        assert response.status_code == 400, typed[:40]
+        assert '<p class="notice notice-error" id="allowed_ips-error">' in response.text
+        field_error = response.text.split('id="allowed_ips-error">')[1].split("</p>")[0]
+        assert message in field_error, field_error
+        assert 'aria-invalid="true"' in response.text
+        assert "<script>alert(1)</script>" not in response.text
+    with runtime.engine.connect() as conn:
+        assert clients.get_client(conn, client.client_id)["allowed_ips"] == ["192.0.2.1"]
+
+
+def test_settings_without_the_allow_list_field_leave_it_alone(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    client = make_api_client(runtime, name="Sync")
+    with runtime.engine.begin() as conn:
+        clients.update_client_settings(
+            conn, client.client_id, clients.ClientSettingsChange(allowed_ips="192.0.2.1")
+        )
+    page = f"/admin/clients/{client.client_id}"
+    form = {"rate_limit": "100", "token_expiry": "3600", "error_response": "site"}
+    assert post_form(admin, page, f"{page}/settings", form).status_code == 303
+    with runtime.engine.connect() as conn:
+        assert clients.get_client(conn, client.client_id)["allowed_ips"] == ["192.0.2.1"]
+
+
+def test_only_an_administrator_with_the_forms_token_sets_the_list(
+    admin: TestClient, anonymous: TestClient, runtime: Runtime
+) -> None:
+    client = make_api_client(runtime, name="Sync")
+    action = f"/admin/clients/{client.client_id}/settings"
+    form = {
+        "rate_limit": "100",
+        "token_expiry": "3600",
+        "error_response": "site",
+        "allowed_ips": "192.0.2.1",
+    }
+    # an administrator without the form's CSRF token, and a visitor who is not signed in
+    assert admin.post(action, data=form, follow_redirects=False).status_code in (400, 403)
+    assert anonymous.post(action, data=form, follow_redirects=False).status_code == 303
+    with runtime.engine.connect() as conn:
+        assert clients.get_client(conn, client.client_id)["allowed_ips"] == []
+
+
 def test_invalid_service_account_is_flagged_on_the_client_page(
     admin: TestClient, runtime: Runtime
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from starlette.testclient import TestClient
 
@@ -10,8 +11,9 @@ from extapi.access.roles import assign_role
 from extapi.app import ExtapiApp
 from extapi.auth.signin import INVALID_LOGIN
 from extapi.auth.throttle import FREE_ATTEMPTS, FREE_ATTEMPTS_PER_ADDRESS
+from extapi.config import Config
 from extapi.people.users import set_password, set_suspended
-from extapi.runtime import Runtime
+from extapi.runtime import Runtime, open_runtime
 from extapi.web.sessions import ABSOLUTE_SECONDS, COOKIE_NAME, IDLE_SECONDS, Session
 from tests.factories import make_user
 from tests.web.support import ADMIN_PASSWORD, csrf_token, sign_in
@@ -207,3 +209,30 @@ def test_long_flash_messages_never_make_the_cookie_unreadable(app: ExtapiApp) ->
     # Then it still fits a browser's cookie and is accepted
     assert len(cookie) < 4000
     assert codec.decode(cookie, now) is not None
+
+
+def test_behind_a_trusted_proxy_each_browser_is_counted_apart(
+    config: Config, admin_id: int
+) -> None:
+    # given a worker that trusts the proxy at 10.0.0.1
+    runtime = open_runtime(replace(config, trusted_proxies=("10.0.0.1",)))
+    try:
+        with TestClient(ExtapiApp(runtime), client=("10.0.0.1", 4000)) as proxy:
+            # when one browser behind it guesses many names
+            guesser = {"X-Forwarded-For": "198.51.100.7"}
+            for n in range(FREE_ATTEMPTS_PER_ADDRESS):
+                proxy.post("/login", data={"username": f"g{n}", "password": "x"}, headers=guesser)
+            locked = proxy.post(
+                "/login", data={"username": "admin", "password": "x"}, headers=guesser
+            )
+            # then that browser is locked out, and another behind the same proxy is not
+            assert "Too many failed sign-ins" in locked.text
+            other = proxy.post(
+                "/login",
+                data={"username": "admin", "password": ADMIN_PASSWORD},
+                headers={"X-Forwarded-For": "198.51.100.8"},
+                follow_redirects=False,
+            )
+            assert other.status_code == 303
+    finally:
+        runtime.close()

@@ -194,7 +194,7 @@ async def client_settings(request: Request, _viewer: Viewer) -> Response:
     form = parse_settings_form(await form_of(request))
     if not form.errors:
         change = service.ClientSettingsChange(
-            form.rate_limit, form.token_expiry, form.error_response
+            form.rate_limit, form.token_expiry, form.error_response, form.allowed_ips
         )
         try:
             row = await state.write(
@@ -207,6 +207,8 @@ async def client_settings(request: Request, _viewer: Viewer) -> Response:
             if service.exceeds_site_limit(row, detail["site"]):
                 flash(request, service.RATE_LIMIT_WARNING)
             return RedirectResponse(f"/admin/clients/{row['client_id']}#settings", status_code=303)
+    if form.allowed_ips is None:  # not sent: show the list as it stays
+        form.allowed_ips = "\n".join(detail["client"]["allowed_ips"])
     return _render_detail(request, detail, form, form.errors, 400)
 
 

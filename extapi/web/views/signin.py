@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from extapi.addresses import AddressList, client_address
 from extapi.auth.signin import SignInRefused, sign_in, sign_out, signed_out_at
 from extapi.people.users import is_site_admin
 from extapi.web.auth import (
@@ -62,6 +63,15 @@ def _try_sign_in(engine: Engine, username: str, password: str, address: str) -> 
     return attempt
 
 
+def _address(request: Request, trusted: AddressList) -> str:
+    """The address failures are counted against: the browser's, behind a trusted proxy too
+    (EXTAPI_TRUSTED_PROXIES); the peer's own text when it is no IP address."""
+    found = client_address(request.scope, trusted)
+    if found is not None:
+        return str(found)
+    return request.client.host if request.client else "unknown"
+
+
 async def signin_page(request: Request) -> Response:
     viewer = await current_viewer(request)
     next_path = _safe_next(request.query_params.get("next"))
@@ -84,7 +94,7 @@ async def signin_page(request: Request) -> Response:
     password = str(form.get("password") or "")[:MAX_CREDENTIAL_CHARS]
     next_path = _safe_next(str(form.get("next") or ""))
     state = web_state(request)
-    address = request.client.host if request.client else "unknown"
+    address = _address(request, state.runtime.trusted_proxies)
     attempt = await run_in_threadpool(
         _try_sign_in, state.runtime.engine, username, password, address
     )
