@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from extapi.access import roles
 from extapi.db.tables import profile_data, users
 from extapi.errors import CODING_ERROR_PREFIX
-from extapi.people import profile_fields
+from extapi.people import profile_fields, user_changes
 from extapi.people.passwords import verify_password
 from extapi.people.users import make_site_admin
 from tests.factories import fetch_token, graphql, make_api_client, make_tenant, make_user
@@ -507,3 +507,65 @@ def test_a_200_character_last_name_is_stored(call):
     result = call(CREATE, input=_new(lastname=lastname))
     # then it is stored whole, on every database
     assert result["data"]["core_user_create_user"]["user"]["lastname"] == lastname
+
+
+# --- a lost race --------------------------------------------------------------------------------
+@pytest.fixture
+def look_up_misses(monkeypatch):
+    """The application's duplicate look-up finds nothing, as happens when a concurrent request
+    commits the clashing user just after the look-up: only the database can refuse."""
+    monkeypatch.setattr(user_changes, "_exists", lambda *args: False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("username", "jdoe", "Username already exists: jdoe"),
+        ("idnumber", "E1", "Idnumber already exists: E1"),
+        ("email", "jdoe@example.com", "Email address already exists: jdoe@example.com"),
+    ],
+)
+def test_a_create_refused_by_the_database_gets_the_duplicate_message(
+    runtime, call, look_up_misses, field, value, message
+):
+    # given a user holding an identifier
+    assert "data" in call(CREATE, input=_new(idnumber="E1"))
+    before = _user_count(runtime)
+    # when another user is created with it and only the database notices
+    other = _new(
+        **{"username": "other", "email": "other@example.com", "idnumber": "E2", field: value}
+    )
+    body = call(CREATE, input=other)
+    # then the client gets the same answer as from the look-up, and nothing is written
+    assert _reason(body) == message
+    error = body["errors"][0]
+    assert (error["message"], error["extensions"]["category"]) == (
+        "Internal server error",
+        "internal",
+    )
+    assert _user_count(runtime) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("username", "jdoe", "Username already exists: jdoe"),
+        ("idnumber", "E1", "Idnumber already exists: E1"),
+        ("email", "jdoe@example.com", "Email address already exists: jdoe@example.com"),
+    ],
+)
+def test_an_update_refused_by_the_database_gets_the_duplicate_message(
+    runtime, call, look_up_misses, field, value, message
+):
+    call(CREATE, input=_new(idnumber="E1"))
+    call(CREATE, input=_new(username="other", email="other@example.com", idnumber="E2"))
+    body = call(UPDATE, target={"username": "other"}, input={field: value, "city": "Moved"})
+    assert _reason(body) == message
+    assert _row(runtime, "other")["city"] != "Moved"
+
+
+def test_blank_and_zero_idnumbers_are_left_to_share(runtime, call, look_up_misses):
+    # the database's rule is the application's: PHP-empty idnumbers are never unique
+    for number, idnumber in enumerate(["", "0", " ", "0", " 0\t"]):
+        new = _new(username=f"u{number}", email=f"u{number}@example.com", idnumber=idnumber)
+        assert "data" in call(CREATE, input=new), idnumber
