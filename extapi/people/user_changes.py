@@ -38,6 +38,7 @@ from extapi.settings.site import SiteSettings
 __all__ = [
     "Actor",
     "NOT_FOUND",
+    "ADMINS_ONLY",
     "create_user",
     "update_user",
     "delete_user",
@@ -49,6 +50,7 @@ NOT_FOUND = (
     "There was a problem finding a single user record match or you do not have sufficient "
     "capabilities."
 )
+ADMINS_ONLY = "Only administrators are allowed to modify other administrator accounts"
 # core_format names and Moodle's stored FORMAT_* codes
 FORMAT_CODES = {"HTML": 1, "PLAIN": 2, "MARKDOWN": 4, "JSON_EDITOR": 5}
 TEXT_FIELDS = (
@@ -383,6 +385,12 @@ def _check_update_rights(
         raise PermissionDenied("You do not have capabilities to update user tenancy membership.")
     _check_password_rights(conn, actor, target, data, auth)
     _check_suspend_rights(conn, actor, target, data)
+    if _is_admin(conn, target["id"]) and not actor.principal.is_site_admin:
+        # Not a check of Totara's update mutation, which lets any client with the
+        # capabilities rename a site administrator or switch them to "No login": Moodle's
+        # rule for its own profile pages, with its text (extapi's service accounts are
+        # never site administrators).
+        raise PermissionDenied(ADMINS_ONLY)
 
 
 def _check_password_rights(

@@ -391,6 +391,66 @@ def test_admin_protections(runtime, call):
     )
 
 
+ADMINS_ONLY = "Only administrators are allowed to modify other administrator accounts"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"username": "renamed"},
+        {"auth": "nologin"},
+        {"email": "taken-over@example.com"},
+        {"firstname": "Mallory"},
+        {"tenant": {"idnumber": "acme"}},
+        {"suspended": False},
+        {"password": GOOD_PASSWORD},
+        {"generate_password": True},
+    ],
+)
+def test_site_administrators_are_out_of_reach_of_service_accounts(runtime, call, change):
+    # given a site administrator, and a client allowed to update users and their logins
+    admin_id = make_user(runtime, "boss")
+    make_tenant(runtime, "acme")
+    with runtime.engine.begin() as conn:
+        make_site_admin(conn, admin_id)
+        for capability in ("moodle/user:managelogin", "totara/tenant:manageparticipants"):
+            roles.set_permission(conn, "apiuser", capability, roles.ALLOW)
+    before = _row(runtime, "boss")
+    # when the client changes anything about the administrator
+    message = _reason(call(UPDATE, target={"username": "boss"}, input=change))
+    # then it is refused, with Totara's own text where Totara has one, and nothing changes
+    assert message in (
+        ADMINS_ONLY,
+        "The admin user cannot be suspended.",
+        "You can not update password for the admin user.",
+    )
+    assert _row(runtime, "boss") == before
+
+
+def test_the_admin_rule_comes_after_totaras_admin_messages(runtime, call):
+    admin_id = make_user(runtime, "boss")
+    with runtime.engine.begin() as conn:
+        make_site_admin(conn, admin_id)
+        roles.set_permission(conn, "apiuser", "moodle/user:managelogin", roles.ALLOW)
+    target = {"username": "boss"}
+    assert _reason(call(UPDATE, target=target, input={"username": "renamed"})) == ADMINS_ONLY
+    assert _reason(call(UPDATE, target=target, input={"city": "X", "suspended": False})) == (
+        "The admin user cannot be suspended."
+    )
+    assert _reason(call(UPDATE, target=target, input={"password": GOOD_PASSWORD})) == (
+        "You can not update password for the admin user."
+    )
+
+
+def test_site_administrators_are_listed_as_totara_lists_them(runtime, call):
+    # Totara's users query does not leave site administrators out
+    admin_id = make_user(runtime, "boss")
+    with runtime.engine.begin() as conn:
+        make_site_admin(conn, admin_id)
+    body = call("{ core_user_users { items { id } } }")
+    assert {"id": str(admin_id)} in body["data"]["core_user_users"]["items"]
+
+
 def test_password_rules_on_update(runtime, call):
     call(CREATE, input=_new())
     target = {"username": "jdoe"}
