@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ExtapiError",
     "ConfigError",
+    "MigrationRefused",
     "NotFoundError",
     "ValidationError",
     "ConflictError",
@@ -35,6 +36,10 @@ class ExtapiError(Exception):
 
 class ConfigError(ExtapiError):
     """The process environment or a command-line value is unusable."""
+
+
+class MigrationRefused(ExtapiError):
+    """The database holds data the newer schema can not take; the message says what to fix."""
 
 
 class NotFoundError(ExtapiError):

@@ -509,3 +509,34 @@ def test_admin_add_on_an_existing_user_sets_the_password(run, runtime):
         admins = conn.execute(select(site_admins.c.user_id)).scalars().all()
     assert row["id"] in admins
     assert verify_password(row["password"], "N3w-secret!")
+
+
+def _user_add(run, username: str, email: str, *extra: str, ok: bool = True):  # type: ignore[no-untyped-def]
+    args = ("--username", username, "--email", email, "--firstname", "T", "--lastname", "U")
+    return run("user", "add", *args, *extra, ok=ok)
+
+
+def test_user_add_refuses_taken_identifiers_with_totaras_messages(run):
+    # given a user
+    _user_add(run, "first", "first@example.com", "--idnumber", "E1")
+    # when others are added with its e-mail address or idnumber
+    same_email = _user_add(run, "second", "first@example.com", ok=False)
+    same_idnumber = _user_add(run, "third", "third@example.com", "--idnumber", "E1", ok=False)
+    # then each is refused with Totara's message and no traceback
+    assert same_email.exit_code == 1
+    assert "Email address already exists: first@example.com" in same_email.stderr
+    assert "Idnumber already exists: E1" in same_idnumber.stderr
+    assert "Traceback" not in same_email.output + same_idnumber.output
+
+
+def test_user_add_that_loses_a_race_gets_the_same_message(run, monkeypatch):
+    # given a user, and a look-up that misses it (as when another process commits it just
+    # after the look-up), so that only the database refuses the duplicate
+    from extapi.people import users
+
+    _user_add(run, "first", "first@example.com")
+    monkeypatch.setattr(users, "identifier_taken", lambda *args: False, raising=False)
+    # when the same username is added again, then the message is the look-up's
+    again = _user_add(run, "first", "other@example.com", ok=False)
+    assert again.exit_code == 1
+    assert "Username already exists: first" in again.stderr

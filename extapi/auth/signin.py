@@ -2,9 +2,9 @@
 
 Failures are counted per user name and per client address (see :mod:`extapi.auth.throttle`);
 while a name or address is locked the password is not even checked, so guessing stops
-paying. Unknown users, wrong passwords, and accounts that may not sign in (suspended, in a
-suspended tenant, or neither administrators nor documentation readers) all get the same
-answer.
+paying. Unknown users, wrong passwords, and accounts that may not sign in (deleted, suspended,
+set to "No login" or another method that does not use the stored password, in a suspended
+tenant, or neither administrators nor documentation readers) all get the same answer.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from extapi.auth.throttle import claim, settle, throttle_keys
 from extapi.db.tables import tenants, users, web_signouts
 from extapi.errors import AuthenticationError
 from extapi.people.passwords import hash_password, verify_password
+from extapi.people.rules import signs_in_with_stored_password
 from extapi.people.users import is_site_admin
 
 __all__ = [
     "SignInRefused",
     "SignInLocked",
+    "account_usable",
     "sign_in",
     "may_view_documentation",
     "sign_out",
@@ -48,8 +50,17 @@ def may_view_documentation(conn: Connection, user_id: int, tenant_id: int | None
     return has_capability(principal, "totara/api:viewdocumentation", tenant_id)
 
 
+def account_usable(conn: Connection, user: Any) -> bool:
+    """Whether the account may be signed in to at all, now: not deleted or suspended, not in
+    a suspended tenant, and of a sign-in method that uses the stored password (so never one
+    set to "No login"). Checked at sign-in and again on every request of a session."""
+    if user.deleted or user.suspended or not signs_in_with_stored_password(user.auth):
+        return False
+    return not tenant_suspended(conn, user.tenant_id)
+
+
 def _may_sign_in(conn: Connection, user: Any) -> bool:
-    if user.deleted or user.suspended or tenant_suspended(conn, user.tenant_id):
+    if not account_usable(conn, user):
         return False
     return is_site_admin(conn, user.id) or may_view_documentation(conn, user.id, user.tenant_id)
 

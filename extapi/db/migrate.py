@@ -10,28 +10,37 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-__all__ = ["migrate", "needs_migration"]
+__all__ = ["alembic_config", "current_revision", "head_revision", "migrate", "needs_migration"]
 
 _HERE = Path(__file__).parent / "migrations"
 
 
-def _alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine) -> AlembicConfig:
+    """Alembic's configuration for running the migrations on ``engine``."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_HERE))
     cfg.attributes["engine"] = engine
     return cfg
 
 
-def needs_migration(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for a database never migrated)."""
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current != head
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def needs_migration(engine: Engine) -> bool:
+    return current_revision(engine) != head_revision(engine)
 
 
 def migrate(engine: Engine) -> bool:
-    """Upgrade to head; returns True when anything was applied."""
+    """Upgrade to head; returns True when anything was applied. A revision that finds data
+    it can not convert raises :class:`~extapi.errors.MigrationRefused` and changes nothing."""
     if not needs_migration(engine):
         return False
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(alembic_config(engine), "head")
     return True

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 __all__ = [
@@ -51,6 +52,13 @@ __all__ = [
 ]
 
 metadata = MetaData()
+
+IDNUMBER_TRIM = " \t\n\r\x0b"
+"""What is trimmed off a user's idnumber before it is tested for emptiness: PHP's trim() set
+without NUL, which SQLite's trim() can not remove."""
+_CODES = [ord(c) for c in IDNUMBER_TRIM]
+IDNUMBER_TRIMMED_SQLITE = f"trim(idnumber, char({', '.join(map(str, _CODES))}))"
+IDNUMBER_TRIMMED_POSTGRESQL = f"btrim(idnumber, {' || '.join(f'chr({c})' for c in _CODES)})"
 
 tenants = Table(
     "tenants",
@@ -106,16 +114,37 @@ users = Table(
     Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="SET NULL"), nullable=True),
     Column("timecreated", BigInteger, nullable=False),
     Column("timemodified", BigInteger, nullable=False),
-    # Deleted users keep their row (soft delete); only live usernames must be unique, which
-    # the services enforce, so this index is not unique.
-    Index("ix_users_username", "username"),
+    # Totara's rules, kept by the database as well as checked by the services (two requests
+    # can pass a check at once), created in the order Totara checks them, which is the order
+    # PostgreSQL tries them in. Usernames are unique among all rows, as in Totara; deleted
+    # users keep their row (soft delete) but give up their username, idnumber and e-mail
+    # address, so these can be used again.
+    Index("uq_users_username", "username", unique=True),
+    # Idnumbers that PHP's empty() takes as empty once trimmed ("", "0", "  0 ") are never
+    # checked, so many users may hold them.
+    Index(
+        "uq_users_idnumber",
+        "idnumber",
+        unique=True,
+        sqlite_where=text(f"{IDNUMBER_TRIMMED_SQLITE} NOT IN ('', '0')"),
+        postgresql_where=text(f"{IDNUMBER_TRIMMED_POSTGRESQL} NOT IN ('', '0')"),
+    ),
+    # E-mail addresses: compared exactly (case counts), as Totara does; cleared ones are free.
+    Index(
+        "uq_users_email",
+        "email",
+        unique=True,
+        sqlite_where=text("email != ''"),
+        postgresql_where=text("email != ''"),
+    ),
+    # For look-ups by any value (the unique indexes above leave some rows out).
     Index("ix_users_idnumber", "idnumber"),
     Index("ix_users_email", "email"),
     Index("ix_users_tenant", "tenant_id"),
     Index("ix_users_timemodified", "timemodified"),
 )
 
-# Email uniqueness is checked case-insensitively; this index serves that lookup.
+# Case-insensitive look-ups of e-mail addresses (revision 0003; uniqueness is exact, above).
 Index("ix_users_email_lower", func.lower(users.c.email))
 
 site_admins = Table(

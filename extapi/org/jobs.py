@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import (
@@ -22,9 +23,18 @@ from sqlalchemy import (
 )
 
 from extapi.dates import parse_date_input
+from extapi.db.locks import lock_row
 from extapi.db.tables import job_assignments, users
+from extapi.db.unique import clashes_reported
 from extapi.errors import CodingError, NotFoundError, PermissionDenied, ValidationError
-from extapi.org.job_input import Holder, check_changed, check_new, clean_input
+from extapi.org.job_input import (
+    IDNUMBER_TAKEN_ON_CREATE,
+    IDNUMBER_TAKEN_ON_UPDATE,
+    Holder,
+    check_changed,
+    check_new,
+    clean_input,
+)
 from extapi.org.job_references import AMBIGUOUS, Unresolved, job_assignment_row, user_row
 from extapi.pagination import (
     Page,
@@ -62,6 +72,7 @@ NO_SORT_COLUMN = "Required parameter 'sort.column' not being passed"
 UNKNOWN_SORT = "Unknown sort column"
 
 ja = job_assignments
+_IDNUMBER_UNIQUE = "uq_job_assignments_user_idnumber"
 _staff = job_assignments.alias("staff")
 
 
@@ -237,6 +248,7 @@ def create_job_assignment(conn: Connection, actor: Actor, data: Mapping[str, Any
         raise PermissionDenied(CREATE_NO_USER)
     holder = Holder(int(user["id"]), user["tenant_id"], {})
     values = clean_input(conn, actor, holder, data)
+    lock_row(conn, users, holder.id)  # see _idnumber_clashes
     check_new(conn, holder, values)
     last = select(func.max(ja.c.sortorder)).where(ja.c.user_id == holder.id)
     now = int(time.time())
@@ -248,7 +260,23 @@ def create_job_assignment(conn: Connection, actor: Actor, data: Mapping[str, Any
         "timemodified": now,
         "positionassignmentdate": now,
     }
-    return int(conn.execute(insert(ja), row).inserted_primary_key[0])
+    with _idnumber_clashes(IDNUMBER_TAKEN_ON_CREATE):
+        return int(conn.execute(insert(ja), row).inserted_primary_key[0])
+
+
+def _idnumber_clashes(message: str) -> AbstractContextManager[None]:
+    """Around a write of a job assignment: the unique constraint's refusal of a taken
+    idnumber reads as Totara's ``message``.
+
+    Writers of one holder's assignments take the holder's row lock before they look for
+    clashes, so they queue and each sees the others' idnumbers; the look-up, which compares
+    as PHP does ("5" equals "05"), thus holds under concurrency. The constraint, which
+    compares exactly, is the last line behind it."""
+
+    def explain(index: str) -> ValidationError | None:
+        return ValidationError(message) if index == _IDNUMBER_UNIQUE else None
+
+    return clashes_reported(explain)
 
 
 def _target_row(conn: Connection, actor: Actor, reference: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,12 +304,15 @@ def update_job_assignment(
 ) -> int:
     holder = _target(conn, actor, reference, UPDATE_NOT_FOUND)
     values = clean_input(conn, actor, holder, data)
+    if "idnumber" in values:
+        lock_row(conn, users, holder.id)
     check_changed(conn, holder, values)
     job_id = int(holder.current["id"])
     values["timemodified"] = now = int(time.time())
     if "position_id" in values and values["position_id"] != holder.current["position_id"]:
         values["positionassignmentdate"] = now  # Totara dates every change of position
-    conn.execute(update(ja).where(ja.c.id == job_id).values(**values))
+    with _idnumber_clashes(IDNUMBER_TAKEN_ON_UPDATE):
+        conn.execute(update(ja).where(ja.c.id == job_id).values(**values))
     return job_id
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "AuthPlugin",
     "PasswordPolicy",
     "auth_plugin",
+    "signs_in_with_stored_password",
     "check_length",
     "check_password",
     "clean_calendartype",
@@ -135,6 +136,13 @@ class AuthPlugin:
     can_change_password: bool
     can_edit_profile: bool
 
+    @property
+    def signs_in_with_stored_password(self) -> bool:
+        """Whether the password stored with the account is what signs it in: so for manual
+        and e-mail accounts; never for "No login", and the other methods check theirs
+        elsewhere (a directory or identity provider extapi does not talk to)."""
+        return self.can_change_password
+
 
 def _plugins(*plugins: AuthPlugin) -> Mapping[str, AuthPlugin]:
     return MappingProxyType({plugin.name: plugin for plugin in plugins})
@@ -149,6 +157,13 @@ AUTH_PLUGINS: Mapping[str, AuthPlugin] = _plugins(
     AuthPlugin("saml2", False, False, True),
     AuthPlugin("cas", False, False, True),
 )
+
+
+def signs_in_with_stored_password(auth: str) -> bool:
+    """The rule of :attr:`AuthPlugin.signs_in_with_stored_password` for a stored ``auth``
+    value; an unknown method never signs in."""
+    plugin = AUTH_PLUGINS.get(auth)
+    return plugin is not None and plugin.signs_in_with_stored_password
 
 
 def auth_plugin(name: str) -> AuthPlugin:

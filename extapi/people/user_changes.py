@@ -19,7 +19,6 @@ from extapi.db import revision
 from extapi.db.tables import site_admins, tenants, users
 from extapi.errors import (
     CodingError,
-    ConflictError,
     NotFoundError,
     PermissionDenied,
     ValidationError,
@@ -27,12 +26,19 @@ from extapi.errors import (
 from extapi.people import profile_fields, rules
 from extapi.people.passwords import hash_password
 from extapi.people.scope import REFERENCE, reachable_users
-from extapi.people.users import soft_delete
+from extapi.people.users import (
+    clashes_as_duplicates,
+    duplicate,
+    identifier_taken,
+    is_checked,
+    soft_delete,
+)
 from extapi.settings.site import SiteSettings
 
 __all__ = [
     "Actor",
     "NOT_FOUND",
+    "ADMINS_ONLY",
     "create_user",
     "update_user",
     "delete_user",
@@ -44,6 +50,7 @@ NOT_FOUND = (
     "There was a problem finding a single user record match or you do not have sufficient "
     "capabilities."
 )
+ADMINS_ONLY = "Only administrators are allowed to modify other administrator accounts"
 # core_format names and Moodle's stored FORMAT_* codes
 FORMAT_CODES = {"HTML": 1, "PLAIN": 2, "MARKDOWN": 4, "JSON_EDITOR": 5}
 TEXT_FIELDS = (
@@ -140,22 +147,20 @@ CHOICE_FIELDS = ("country", "timezone", "lang", "calendartype", "auth")
 _BLANK_CHECKED = ("firstname", "lastname", "username", "email")
 
 
-def _exists(conn: Connection, column: Any, value: str, except_id: int | None) -> bool:
-    query = select(users.c.id).where(column == value)
-    if except_id is not None:
-        query = query.where(users.c.id != except_id)
-    return conn.execute(query.limit(1)).first() is not None
+def _exists(conn: Connection, field: str, value: str, except_id: int | None) -> bool:
+    """The look-up for clashes; the database's unique indexes back it under concurrency."""
+    return identifier_taken(conn, field, value, except_id)
 
 
 def _check_unique(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
-    """Username and idnumber clashes, compared exactly; PHP-empty values after trimming are
-    not looked up (so "" and "0" never clash)."""
+    """Username and idnumber clashes, compared exactly; values PHP's empty() takes as empty
+    after trimming are not looked up (so "" and "0" never clash)."""
     for field in ("username", "idnumber"):
         value = data.get(field)
-        if value is None or value.strip() in ("", "0"):
+        if value is None or not is_checked(value):
             continue
-        if _exists(conn, getattr(users.c, field), value, except_id):
-            raise ConflictError(f"{field.capitalize()} already exists: {value}")
+        if _exists(conn, field, value, except_id):
+            raise duplicate(field, value)
 
 
 def _check_email(conn: Connection, email: str | None, except_id: int | None) -> None:
@@ -163,8 +168,8 @@ def _check_email(conn: Connection, email: str | None, except_id: int | None) -> 
     if email is None:
         return
     rules.clean_email(email)
-    if _exists(conn, users.c.email, email, except_id):
-        raise ConflictError(f"Email address already exists: {email}")
+    if _exists(conn, "email", email, except_id):
+        raise duplicate("email", email)
 
 
 def _validate_fields(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
@@ -353,7 +358,8 @@ def create_user(conn: Connection, actor: Actor, data: Mapping[str, Any]) -> int:
         "timecreated": now,
         "timemodified": now,
     }
-    user_id = int(conn.execute(insert(users), row).inserted_primary_key[0])
+    with clashes_as_duplicates(conn, row):
+        user_id = int(conn.execute(insert(users), row).inserted_primary_key[0])
     profile_fields.apply_changes(conn, user_id, custom)
     return user_id
 
@@ -379,6 +385,12 @@ def _check_update_rights(
         raise PermissionDenied("You do not have capabilities to update user tenancy membership.")
     _check_password_rights(conn, actor, target, data, auth)
     _check_suspend_rights(conn, actor, target, data)
+    if _is_admin(conn, target["id"]) and not actor.principal.is_site_admin:
+        # Not a check of Totara's update mutation, which lets any client with the
+        # capabilities rename a site administrator or switch them to "No login": Moodle's
+        # rule for its own profile pages, with its text (extapi's service accounts are
+        # never site administrators).
+        raise PermissionDenied(ADMINS_ONLY)
 
 
 def _check_password_rights(
@@ -426,7 +438,8 @@ def update_user(
         values["tenant_id"] = _tenant_from_reference(conn, data["tenant"])
     values.update(_password_values(data))
     values["timemodified"] = int(time.time())
-    conn.execute(update(users).where(users.c.id == target["id"]).values(**values))
+    with clashes_as_duplicates(conn, values, target["id"]):
+        conn.execute(update(users).where(users.c.id == target["id"]).values(**values))
     profile_fields.apply_changes(conn, target["id"], custom)
     if _affects_access(target, values):
         revision.bump(conn)

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from extapi.auth.signin import may_view_documentation, signed_out_at, tenant_suspended
+from extapi.auth.signin import account_usable, may_view_documentation, signed_out_at
 from extapi.db.tables import users
 from extapi.people.users import is_site_admin
 from extapi.web.sessions import COOKIE_NAME, IDLE_SECONDS, REFRESH_SECONDS, Session
@@ -63,9 +63,7 @@ class CsrfRejected(Exception):
 
 def _load_viewer(conn: Connection, session: Session, fingerprint: Callable[[str], str]) -> Any:
     user = conn.execute(select(users).where(users.c.id == session.user_id)).first()
-    if user is None or user.deleted or user.suspended or not user.password:
-        return None
-    if tenant_suspended(conn, user.tenant_id):
+    if user is None or not user.password or not account_usable(conn, user):
         return None
     if not hmac.compare_digest(fingerprint(user.password), session.fingerprint):
         return None  # the password changed since this session began

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extapi.db.tables import job_assignments, users
+from extapi.people import user_changes
 from extapi.runtime import Runtime
 from extapi.settings.site import set_setting
 from tests.factories import fetch_token, graphql, make_api_client, make_user
@@ -204,3 +205,20 @@ def test_errors_of_earlier_mutations_are_kept_when_a_later_one_fails(runtime, ca
     assert [e["path"] for e in body["errors"]] == [["a", "job_assignment", "fullname"], ["b"]]
     assert {e["extensions"]["category"] for e in body["errors"]} == {"query_complexity"}
     assert _idnumbers(runtime, holder) == ["JA1"]
+
+
+def test_a_mutation_refused_by_the_database_stops_the_document_like_any_other(
+    runtime, call, monkeypatch
+):
+    # given an existing user, and a duplicate look-up that misses it (as when a concurrent
+    # request commits it just after the look-up), so that only the database refuses
+    make_user(runtime, "taken")
+    monkeypatch.setattr(user_changes, "_exists", lambda *args: False)
+    # when the second of three creations reuses that username
+    body = call(USERS, a=_new_user("first"), b=_new_user("taken"), c=_new_user("third"))
+    # then b fails with Totara's duplicate message, as if the look-up had found it
+    error = _assert_stopped_at_b(body)
+    assert error["debugMessage"] == "Username already exists: taken"
+    assert error["extensions"]["category"] == "internal"
+    # and the first creation stands while the third never ran
+    assert _usernames(runtime, "first", "taken", "third") == ["first", "taken"]

@@ -337,9 +337,21 @@ def test_u5_username_and_idnumber_duplicates_are_exact(call):
     _created(call(CREATE, input=_new("other2", idnumber="id-1")))
 
 
-def test_u5_blank_idnumbers_are_not_checked(call):
-    _created(call(CREATE, input=_new("b1", idnumber="  ")))
-    _created(call(CREATE, input=_new("b2", idnumber="  ")))
+@pytest.mark.parametrize("idnumber", ["  ", "0", " 0 ", "\t", "\r\n", "\x0b0"])
+def test_u5_blank_idnumbers_are_not_checked(call, idnumber):
+    # given idnumbers PHP's empty() takes as empty after trim(): neither the application nor
+    # the database's unique index checks them
+    _created(call(CREATE, input=_new("b1", idnumber=idnumber)))
+    _created(call(CREATE, input=_new("b2", idnumber=idnumber)))
+
+
+def test_u5_idnumbers_trimmed_as_php_trims_are_checked(call):
+    # given an idnumber of a space PHP's trim() keeps (no-break space)
+    _created(call(CREATE, input=_new("nbsp1", idnumber="\xa0")))
+    # then a second user with it is refused
+    assert _reason(call(CREATE, input=_new("nbsp2", idnumber="\xa0"))) == (
+        "Idnumber already exists: \xa0"
+    )
 
 
 # --- U6 ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 
 from extapi.access import roles
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, job_assignments
-from extapi.org import jobs
+from extapi.org import job_input, jobs
 from tests.factories import fetch_token, graphql, make_api_client, make_user
 
 FIELDS = """
@@ -390,3 +390,30 @@ def test_position_assignment_date_follows_changes_of_position(runtime, call, org
     # when the position changes, it is dated now
     _update(call, job_id, position=None)
     assert stored() > 1
+
+
+# --- a lost race ------------------------------------------------------------------------------
+def test_a_create_refused_by_the_database_gets_totaras_message(runtime, call, monkeypatch):
+    # given a holder with job assignment J1
+    holder = make_user(runtime)
+    _create(call, holder, "J1")
+    # and the application's comparison missing the clash, so that only the database sees it
+    monkeypatch.setattr(job_input, "same_idnumber", lambda a, b: False)
+    # when another J1 is created for the holder, then Totara's message comes back
+    assert _create_error(call, holder, idnumber="J1") == (
+        "Tried to create job assignment idnumber which is not unique for this user"
+    )
+    with runtime.engine.connect() as conn:
+        stored = conn.execute(select(job_assignments.c.idnumber)).scalars().all()
+    assert stored == ["J1"]
+
+
+def test_an_update_refused_by_the_database_gets_totaras_message(runtime, call, monkeypatch):
+    holder = make_user(runtime)
+    _create(call, holder, "J1")
+    second = _create(call, holder, "J2")
+    monkeypatch.setattr(jobs, "check_changed", lambda *args: None)
+    body = call(UPDATE, target={"id": second["id"]}, input={"idnumber": "J1"})
+    assert _reason(body) == (
+        "Tried to update job assignment to an idnumber which is not unique for this user"
+    )

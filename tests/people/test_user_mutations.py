@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from extapi.access import roles
 from extapi.db.tables import profile_data, users
 from extapi.errors import CODING_ERROR_PREFIX
-from extapi.people import profile_fields
+from extapi.people import profile_fields, user_changes
 from extapi.people.passwords import verify_password
 from extapi.people.users import make_site_admin
 from tests.factories import fetch_token, graphql, make_api_client, make_tenant, make_user
@@ -391,6 +391,66 @@ def test_admin_protections(runtime, call):
     )
 
 
+ADMINS_ONLY = "Only administrators are allowed to modify other administrator accounts"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"username": "renamed"},
+        {"auth": "nologin"},
+        {"email": "taken-over@example.com"},
+        {"firstname": "Mallory"},
+        {"tenant": {"idnumber": "acme"}},
+        {"suspended": False},
+        {"password": GOOD_PASSWORD},
+        {"generate_password": True},
+    ],
+)
+def test_site_administrators_are_out_of_reach_of_service_accounts(runtime, call, change):
+    # given a site administrator, and a client allowed to update users and their logins
+    admin_id = make_user(runtime, "boss")
+    make_tenant(runtime, "acme")
+    with runtime.engine.begin() as conn:
+        make_site_admin(conn, admin_id)
+        for capability in ("moodle/user:managelogin", "totara/tenant:manageparticipants"):
+            roles.set_permission(conn, "apiuser", capability, roles.ALLOW)
+    before = _row(runtime, "boss")
+    # when the client changes anything about the administrator
+    message = _reason(call(UPDATE, target={"username": "boss"}, input=change))
+    # then it is refused, with Totara's own text where Totara has one, and nothing changes
+    assert message in (
+        ADMINS_ONLY,
+        "The admin user cannot be suspended.",
+        "You can not update password for the admin user.",
+    )
+    assert _row(runtime, "boss") == before
+
+
+def test_the_admin_rule_comes_after_totaras_admin_messages(runtime, call):
+    admin_id = make_user(runtime, "boss")
+    with runtime.engine.begin() as conn:
+        make_site_admin(conn, admin_id)
+        roles.set_permission(conn, "apiuser", "moodle/user:managelogin", roles.ALLOW)
+    target = {"username": "boss"}
+    assert _reason(call(UPDATE, target=target, input={"username": "renamed"})) == ADMINS_ONLY
+    assert _reason(call(UPDATE, target=target, input={"city": "X", "suspended": False})) == (
+        "The admin user cannot be suspended."
+    )
+    assert _reason(call(UPDATE, target=target, input={"password": GOOD_PASSWORD})) == (
+        "You can not update password for the admin user."
+    )
+
+
+def test_site_administrators_are_listed_as_totara_lists_them(runtime, call):
+    # Totara's users query does not leave site administrators out
+    admin_id = make_user(runtime, "boss")
+    with runtime.engine.begin() as conn:
+        make_site_admin(conn, admin_id)
+    body = call("{ core_user_users { items { id } } }")
+    assert {"id": str(admin_id)} in body["data"]["core_user_users"]["items"]
+
+
 def test_password_rules_on_update(runtime, call):
     call(CREATE, input=_new())
     target = {"username": "jdoe"}
@@ -507,3 +567,65 @@ def test_a_200_character_last_name_is_stored(call):
     result = call(CREATE, input=_new(lastname=lastname))
     # then it is stored whole, on every database
     assert result["data"]["core_user_create_user"]["user"]["lastname"] == lastname
+
+
+# --- a lost race --------------------------------------------------------------------------------
+@pytest.fixture
+def look_up_misses(monkeypatch):
+    """The application's duplicate look-up finds nothing, as happens when a concurrent request
+    commits the clashing user just after the look-up: only the database can refuse."""
+    monkeypatch.setattr(user_changes, "_exists", lambda *args: False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("username", "jdoe", "Username already exists: jdoe"),
+        ("idnumber", "E1", "Idnumber already exists: E1"),
+        ("email", "jdoe@example.com", "Email address already exists: jdoe@example.com"),
+    ],
+)
+def test_a_create_refused_by_the_database_gets_the_duplicate_message(
+    runtime, call, look_up_misses, field, value, message
+):
+    # given a user holding an identifier
+    assert "data" in call(CREATE, input=_new(idnumber="E1"))
+    before = _user_count(runtime)
+    # when another user is created with it and only the database notices
+    other = _new(
+        **{"username": "other", "email": "other@example.com", "idnumber": "E2", field: value}
+    )
+    body = call(CREATE, input=other)
+    # then the client gets the same answer as from the look-up, and nothing is written
+    assert _reason(body) == message
+    error = body["errors"][0]
+    assert (error["message"], error["extensions"]["category"]) == (
+        "Internal server error",
+        "internal",
+    )
+    assert _user_count(runtime) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("username", "jdoe", "Username already exists: jdoe"),
+        ("idnumber", "E1", "Idnumber already exists: E1"),
+        ("email", "jdoe@example.com", "Email address already exists: jdoe@example.com"),
+    ],
+)
+def test_an_update_refused_by_the_database_gets_the_duplicate_message(
+    runtime, call, look_up_misses, field, value, message
+):
+    call(CREATE, input=_new(idnumber="E1"))
+    call(CREATE, input=_new(username="other", email="other@example.com", idnumber="E2"))
+    body = call(UPDATE, target={"username": "other"}, input={field: value, "city": "Moved"})
+    assert _reason(body) == message
+    assert _row(runtime, "other")["city"] != "Moved"
+
+
+def test_blank_and_zero_idnumbers_are_left_to_share(runtime, call, look_up_misses):
+    # the database's rule is the application's: PHP-empty idnumbers are never unique
+    for number, idnumber in enumerate(["", "0", " ", "0", " 0\t"]):
+        new = _new(username=f"u{number}", email=f"u{number}@example.com", idnumber=idnumber)
+        assert "data" in call(CREATE, input=new), idnumber

@@ -15,25 +15,14 @@ from extapi.db.engine import normalise_url
 from extapi.db.tables import metadata
 from extapi.runtime import open_database
 
-__all__ = ["fresh_postgres_database", "reset_postgres"]
+__all__ = ["fresh_postgres_database", "empty_postgres_database", "reset_postgres"]
 
 
 @contextmanager
 def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    base = make_url(normalise_url(server_url))
-    name = f"extapi_test_{os.getpid()}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    open_database(Config(database_url=url)).dispose()
-    try:
+    with empty_postgres_database(server_url, "session") as url:
+        open_database(Config(database_url=url)).dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def reset_postgres(url: str) -> None:
@@ -45,3 +34,21 @@ def reset_postgres(url: str) -> None:
         conn.execute(text("INSERT INTO site_revision (id, revision) VALUES (1, 1)"))
     engine.dispose()
     open_database(Config(database_url=url)).dispose()
+
+
+@contextmanager
+def empty_postgres_database(server_url: str, suffix: str) -> Iterator[str]:
+    """A database with no tables at all on the server, named after this process and
+    ``suffix``, dropped afterwards."""
+    base = make_url(normalise_url(server_url))
+    name = f"extapi_test_{os.getpid()}_{suffix}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

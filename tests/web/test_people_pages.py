@@ -273,6 +273,24 @@ def test_a_taken_username_is_reported(admin: TestClient, ada: int) -> None:
     assert "Username already exists: ada" in response.text
 
 
+@pytest.mark.parametrize("race", [False, True], ids=["look-up", "database"])
+def test_a_taken_email_address_is_reported(
+    admin: TestClient, runtime: Runtime, ada: int, monkeypatch: pytest.MonkeyPatch, race: bool
+) -> None:
+    # given Ada's address, found by the look-up or (in a lost race) only by the database
+    if race:
+        from extapi.people import users as users_service
+
+        monkeypatch.setattr(users_service, "identifier_taken", lambda *a: False, raising=False)
+    before = _count(runtime, users)
+    # when another user is added with it, then the form says so and nothing is added
+    form = {**NEW_USER, "email": "ada@engine.org"}
+    response = post_form(admin, f"{USERS}/new", f"{USERS}/new", form)
+    assert response.status_code == 400
+    assert "Email address already exists: ada@engine.org" in response.text
+    assert _count(runtime, users) == before
+
+
 # --- suspending ---------------------------------------------------------------------------------
 def test_suspend_and_unsuspend_a_user(admin: TestClient, runtime: Runtime, ada: int) -> None:
     response = post_form(admin, USERS, f"{USERS}/{ada}/suspend", {"back": "/admin/users?q=ada"})

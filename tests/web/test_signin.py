@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import pytest
 from starlette.testclient import TestClient
 
 from extapi.access.roles import assign_role
@@ -236,3 +237,65 @@ def test_behind_a_trusted_proxy_each_browser_is_counted_apart(
             assert other.status_code == 303
     finally:
         runtime.close()
+
+
+def _set_auth(runtime: Runtime, user_id: int, auth: str) -> None:
+    from sqlalchemy import update
+
+    from extapi.db.tables import users
+
+    with runtime.engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(auth=auth))
+
+
+def test_an_administrator_who_may_not_log_in_gets_the_wrong_password_answer(
+    anonymous: TestClient, runtime: Runtime, admin_id: int
+) -> None:
+    # Given a site administrator whose authentication method is "No login"
+    _set_auth(runtime, admin_id, "nologin")
+    # When they sign in with their right password
+    answer = _attempt(anonymous, "admin", ADMIN_PASSWORD)
+    # Then they are refused exactly as for a wrong password, and no session starts
+    wrong = _attempt(anonymous, "admin", "wrong")
+    assert (answer.status_code, wrong.status_code) == (401, 401)
+    assert INVALID_LOGIN in answer.text
+    assert answer.text.replace(INVALID_LOGIN, "") == wrong.text.replace(INVALID_LOGIN, "")
+    assert COOKIE_NAME not in answer.headers.get("set-cookie", "")
+
+
+def test_an_administrator_of_an_external_sign_in_method_can_not_use_the_local_password(
+    anonymous: TestClient, runtime: Runtime, admin_id: int
+) -> None:
+    # extapi checks no LDAP, SAML, CAS or OAuth 2 sign-ins: only the local password counts
+    _set_auth(runtime, admin_id, "ldap")
+    assert _attempt(anonymous, "admin", ADMIN_PASSWORD).status_code == 401
+
+
+def _no_login(runtime: Runtime, user_id: int) -> None:
+    _set_auth(runtime, user_id, "nologin")
+
+
+def _suspend(runtime: Runtime, user_id: int) -> None:
+    with runtime.engine.begin() as conn:
+        set_suspended(conn, user_id, True)
+
+
+def _delete(runtime: Runtime, user_id: int) -> None:
+    from extapi.people.users import soft_delete
+
+    with runtime.engine.begin() as conn:
+        soft_delete(conn, user_id)
+
+
+@pytest.mark.parametrize("change", [_no_login, _suspend, _delete])
+def test_a_session_ends_when_its_account_may_no_longer_sign_in(
+    admin: TestClient, runtime: Runtime, admin_id: int, change
+) -> None:
+    # Given a signed-in administrator
+    assert admin.get("/admin/clients").status_code == 200
+    # When their account is set to "No login", suspended or deleted elsewhere
+    change(runtime, admin_id)
+    # Then their very next request is sent to the sign-in page
+    response = admin.get("/admin/clients", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
