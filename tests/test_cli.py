@@ -540,3 +540,40 @@ def test_user_add_that_loses_a_race_gets_the_same_message(run, monkeypatch):
     again = _user_add(run, "first", "other@example.com", ok=False)
     assert again.exit_code == 1
     assert "Username already exists: first" in again.stderr
+
+
+# --- one set of rules for every entry point (the API's) -----------------------------------------
+@pytest.mark.parametrize(
+    ("extra", "email", "message"),
+    [
+        ((), "ｆｕｌｌ@example.com", "Invalid email format: ｆｕｌｌ@example.com"),
+        (("--password", "weak"), "weak@example.com", "Passwords must be at least 8 characters"),
+        (("--firstname", " "), "blank@example.com", "Firstname can not be blank"),
+    ],
+    ids=["full-width e-mail", "weak password", "blank first name"],
+)
+def test_user_add_applies_the_apis_rules(run, runtime, extra, email, message):
+    from sqlalchemy import func, select
+
+    from extapi.db.tables import users
+
+    with runtime.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(users)).scalar_one()
+    # when a user the API would refuse is added on the command line
+    result = _user_add(run, "newcomer", email, *extra, ok=False)
+    # then it is refused with the API's message, and nothing is stored
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    with runtime.engine.connect() as conn:
+        after = conn.execute(select(func.count()).select_from(users)).scalar_one()
+    assert after == before
+
+
+def test_settings_refuse_a_country_the_api_would_refuse(run):
+    # when the default country is set to a code that is no country
+    result = run("settings", "set", "country", "ZZ", ok=False)
+    # then it is refused (users created afterwards would get it) and a real one is taken
+    assert result.exit_code == 1
+    assert "ZZ is not one" in result.stderr
+    run("settings", "set", "country", "NZ")

@@ -27,11 +27,10 @@ from extapi.people import profile_fields, rules
 from extapi.people.passwords import hash_password
 from extapi.people.scope import REFERENCE, reachable_users
 from extapi.people.users import (
+    FORMAT_CODES,
     clashes_as_duplicates,
-    duplicate,
-    identifier_taken,
-    is_checked,
     soft_delete,
+    validate_user_fields,
 )
 from extapi.settings.site import SiteSettings
 
@@ -51,8 +50,6 @@ NOT_FOUND = (
     "capabilities."
 )
 ADMINS_ONLY = "Only administrators are allowed to modify other administrator accounts"
-# core_format names and Moodle's stored FORMAT_* codes
-FORMAT_CODES = {"HTML": 1, "PLAIN": 2, "MARKDOWN": 4, "JSON_EDITOR": 5}
 TEXT_FIELDS = (
     "firstname",
     "lastname",
@@ -144,70 +141,6 @@ NOTAGS_FIELDS = (
 )
 TEXT_CLEANED_FIELDS = ("institution", "department", "address", "city")
 CHOICE_FIELDS = ("country", "timezone", "lang", "calendartype", "auth")
-_BLANK_CHECKED = ("firstname", "lastname", "username", "email")
-
-
-def _exists(conn: Connection, field: str, value: str, except_id: int | None) -> bool:
-    """The look-up for clashes; the database's unique indexes back it under concurrency."""
-    return identifier_taken(conn, field, value, except_id)
-
-
-def _check_unique(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
-    """Username and idnumber clashes, compared exactly; values PHP's empty() takes as empty
-    after trimming are not looked up (so "" and "0" never clash)."""
-    for field in ("username", "idnumber"):
-        value = data.get(field)
-        if value is None or not is_checked(value):
-            continue
-        if _exists(conn, field, value, except_id):
-            raise duplicate(field, value)
-
-
-def _check_email(conn: Connection, email: str | None, except_id: int | None) -> None:
-    """Well-formed, and no other user has exactly this address (case counts)."""
-    if email is None:
-        return
-    rules.clean_email(email)
-    if _exists(conn, "email", email, except_id):
-        raise duplicate("email", email)
-
-
-def _validate_fields(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
-    """Totara's input checks for the core fields, in its order; values are not changed."""
-    _check_unique(conn, data, except_id)
-    if data.get("url") is not None:
-        rules.clean_url(data["url"])
-    if data.get("descriptionformat") is not None and data["descriptionformat"] not in FORMAT_CODES:
-        raise CodingError("Unsupported descriptionformat")
-    for field in _BLANK_CHECKED:
-        if field in data:
-            rules.require_not_blank(field, data[field])
-    for field in rules.MAX_LENGTHS:
-        if data.get(field) is not None:
-            rules.check_length(field, data[field])
-    if "password" in data:
-        if data["password"] in (None, ""):
-            raise CodingError("Password cannot be blank")
-        rules.check_password(data["password"])
-    _check_email(conn, data.get("email"), except_id)
-    _check_choices(data)
-
-
-def _check_choices(data: Mapping[str, Any]) -> None:
-    """Values from fixed lists, matched exactly (no case folding before the check)."""
-    checks = {
-        "country": rules.clean_country,
-        "timezone": rules.clean_timezone,
-        "lang": rules.clean_lang,
-        "theme": rules.clean_theme,
-        "calendartype": rules.clean_calendartype,
-    }
-    for field, check in checks.items():
-        if data.get(field) is not None:
-            check(data[field])
-    if data.get("auth") is not None and not rules.auth_plugin(data["auth"]).can_change_password:
-        # Totara's text (and typo) for any plugin that keeps no passwords.
-        raise ValidationError("The authentication plugin dose not support password creation.")
 
 
 def _field_values(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -340,7 +273,7 @@ def create_user(conn: Connection, actor: Actor, data: Mapping[str, Any]) -> int:
     tenant_id = _check_create_rights(conn, actor, data)
     _check_password_given(data, creating=True)
     _check_required(data)
-    _validate_fields(conn, data, None)
+    validate_user_fields(conn, data, None)
     custom = _custom_field_values(conn, actor, data.get("custom_fields"), None)
     values = _field_values(data)
     values.update(_password_values(data))
@@ -431,7 +364,7 @@ def update_user(
 ) -> int:
     target = find_user(conn, actor, reference)
     _check_update_rights(conn, actor, target, data)
-    _validate_fields(conn, data, target["id"])
+    validate_user_fields(conn, data, target["id"])
     custom = _custom_field_values(conn, actor, data.get("custom_fields"), target)
     values = _field_values(data)
     if data.get("tenant") is not None:

@@ -6,7 +6,6 @@ deletion, site administrators); the API's user services build on it.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -18,13 +17,16 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from extapi.db import revision
 from extapi.db.tables import IDNUMBER_TRIM, site_admins, users
 from extapi.db.unique import clashes_reported
-from extapi.errors import ConflictError, NotFoundError, ValidationError
+from extapi.errors import CodingError, ConflictError, NotFoundError, ValidationError
+from extapi.people import rules
 from extapi.people.passwords import hash_password
 from extapi.settings.site import SiteSettings
 
 __all__ = [
     "NewUser",
     "create_user",
+    "validate_user_fields",
+    "FORMAT_CODES",
     "get_user",
     "get_user_by_username",
     "set_suspended",
@@ -41,9 +43,6 @@ __all__ = [
     "clashes_as_duplicates",
 ]
 
-_USERNAME = re.compile(r"^[a-z0-9_\-.@]+$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 
 @dataclass
 class NewUser:
@@ -57,20 +56,90 @@ class NewUser:
     auth: str = "manual"
 
 
-def _validate(conn: Connection, new: NewUser) -> None:
-    if not new.username or not _USERNAME.match(new.username):
-        raise ValidationError(
-            "Username may contain only lower-case letters, digits and the characters _ - . @"
-        )
-    if len(new.username) > 100:
-        raise ValidationError("Username must not exceed 100 characters.")
-    if not new.firstname.strip() or not new.lastname.strip():
-        raise ValidationError("First name and last name are required.")
-    if not _EMAIL.match(new.email) or len(new.email) > 100:
-        raise ValidationError(f"Invalid email address: {new.email}")
-    clash = first_duplicate(conn, {field: getattr(new, field) for field in UNIQUE_FIELDS})
-    if clash is not None:
-        raise clash
+# --- the rules for a user's fields ------------------------------------------------------------
+def _exists(conn: Connection, field: str, value: str, except_id: int | None) -> bool:
+    """The look-up for clashes; the database's unique indexes back it under concurrency."""
+    return identifier_taken(conn, field, value, except_id)
+
+
+# core_format names and Moodle's stored FORMAT_* codes
+FORMAT_CODES = {"HTML": 1, "PLAIN": 2, "MARKDOWN": 4, "JSON_EDITOR": 5}
+_BLANK_CHECKED = ("firstname", "lastname", "username", "email")
+
+
+def _check_unique(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
+    """Username and idnumber clashes, compared exactly; values PHP's empty() takes as empty
+    after trimming are not looked up (so "" and "0" never clash)."""
+    for field in ("username", "idnumber"):
+        value = data.get(field)
+        if value is None or not is_checked(value):
+            continue
+        if _exists(conn, field, value, except_id):
+            raise duplicate(field, value)
+
+
+def _check_email(conn: Connection, email: str | None, except_id: int | None) -> None:
+    """Well-formed, and no other user has exactly this address (case counts)."""
+    if email is None:
+        return
+    rules.clean_email(email)
+    if _exists(conn, "email", email, except_id):
+        raise duplicate("email", email)
+
+
+def validate_user_fields(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
+    """Totara's input checks for a user's core fields, in its order; values are not changed.
+
+    The one set of rules for every way a user is created or changed: the API, the command
+    line and the admin pages. ``except_id`` is the user being changed (None on create)."""
+    _check_unique(conn, data, except_id)
+    if data.get("url") is not None:
+        rules.clean_url(data["url"])
+    if data.get("descriptionformat") is not None and data["descriptionformat"] not in FORMAT_CODES:
+        raise CodingError("Unsupported descriptionformat")
+    for field in _BLANK_CHECKED:
+        if field in data:
+            rules.require_not_blank(field, data[field])
+    for field in rules.MAX_LENGTHS:
+        if data.get(field) is not None:
+            rules.check_length(field, data[field])
+    if "password" in data:
+        if data["password"] in (None, ""):
+            raise CodingError("Password cannot be blank")
+        rules.check_password(data["password"])
+    _check_email(conn, data.get("email"), except_id)
+    _check_choices(data)
+
+
+def _check_choices(data: Mapping[str, Any]) -> None:
+    """Values from fixed lists, matched exactly (no case folding before the check)."""
+    checks = {
+        "country": rules.clean_country,
+        "timezone": rules.clean_timezone,
+        "lang": rules.clean_lang,
+        "theme": rules.clean_theme,
+        "calendartype": rules.clean_calendartype,
+    }
+    for field, check in checks.items():
+        if data.get(field) is not None:
+            check(data[field])
+    if data.get("auth") is not None and not rules.auth_plugin(data["auth"]).can_change_password:
+        # Totara's text (and typo) for any plugin that keeps no passwords.
+        raise ValidationError("The authentication plugin dose not support password creation.")
+
+
+def _new_user_fields(new: NewUser) -> dict[str, Any]:
+    """A new user from the command line or the admin pages, as the API would be given it."""
+    data: dict[str, Any] = {
+        "username": new.username,
+        "email": new.email,
+        "firstname": new.firstname,
+        "lastname": new.lastname,
+        "idnumber": new.idnumber,
+    }
+    if new.password:
+        data["password"] = new.password
+    return data
 
 
 # --- unique identifiers -----------------------------------------------------------------------
@@ -149,7 +218,8 @@ def clashes_as_duplicates(
 def create_user(conn: Connection, new: NewUser, site: SiteSettings) -> int:
     new.username = new.username.strip().lower()
     new.email = new.email.strip()
-    _validate(conn, new)
+    validate_user_fields(conn, _new_user_fields(new), None)
+    rules.clean_username(new.username)
     now = int(time.time())
     row = {
         "auth": new.auth,

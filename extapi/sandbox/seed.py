@@ -5,7 +5,7 @@ to nine lists: ``tenants``, ``profile_fields``, ``frameworks``, ``types``, ``pos
 ``organisations``, ``users``, ``job_assignments`` and ``clients``. Each entry is checked for
 unknown and missing keys and wrong value types before anything is written; then everything
 is created through the ordinary services, in one transaction, in that order. Every error
-names the entry it comes from, e.g. ``users[2] (ava.nguyen): Invalid email address: ava``.
+names the entry it comes from, e.g. ``users[2] (ava.nguyen): Invalid email format: ava``.
 """
 
 from __future__ import annotations

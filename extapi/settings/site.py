@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from extapi.db import revision
 from extapi.db.tables import site_settings
 from extapi.errors import NotFoundError, ValidationError
+from extapi.people.rules import country_name
 
 __all__ = [
     "SiteSettings",
@@ -106,6 +107,15 @@ def _timezone(raw: str) -> str:
     return raw
 
 
+def _country(raw: str) -> str:
+    """Empty (no default), or a code the API itself accepts for a user's country."""
+    if raw and not _COUNTRY.match(raw):
+        raise ValidationError("country must be a two-letter ISO 3166 code such as NZ, or empty.")
+    if raw and country_name(raw) is None:
+        raise ValidationError(f"country must be an ISO 3166 country code: {raw} is not one.")
+    return raw
+
+
 def _pattern(name: str, pattern: re.Pattern[str], hint: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw and not pattern.match(raw):
@@ -126,7 +136,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "perfdebug": _flag("perfdebug"),
     "api_enabled": _flag("api_enabled"),
     "timezone": _timezone,
-    "country": _pattern("country", _COUNTRY, "a two-letter ISO 3166 code such as NZ, or empty"),
+    "country": _country,
     "lang": _pattern("lang", _LANG, "a language code such as en or en_us"),
     "tenantsisolated": _flag("tenantsisolated"),
     "defaultpreference_maildisplay": _choice(

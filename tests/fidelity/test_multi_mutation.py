@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extapi.db.tables import job_assignments, users
-from extapi.people import user_changes
+from extapi.people import users as users_service
 from extapi.runtime import Runtime
 from extapi.settings.site import set_setting
 from tests.factories import fetch_token, graphql, make_api_client, make_user
@@ -213,7 +213,7 @@ def test_a_mutation_refused_by_the_database_stops_the_document_like_any_other(
     # given an existing user, and a duplicate look-up that misses it (as when a concurrent
     # request commits it just after the look-up), so that only the database refuses
     make_user(runtime, "taken")
-    monkeypatch.setattr(user_changes, "_exists", lambda *args: False)
+    monkeypatch.setattr(users_service, "_exists", lambda *args: False)
     # when the second of three creations reuses that username
     body = call(USERS, a=_new_user("first"), b=_new_user("taken"), c=_new_user("third"))
     # then b fails with Totara's duplicate message, as if the look-up had found it

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 from extapi.access import roles
 from extapi.db.tables import profile_data, users
 from extapi.errors import CODING_ERROR_PREFIX
-from extapi.people import profile_fields, user_changes
+from extapi.people import profile_fields
+from extapi.people import users as users_service
 from extapi.people.passwords import verify_password
 from extapi.people.users import make_site_admin
 from tests.factories import fetch_token, graphql, make_api_client, make_tenant, make_user
@@ -574,7 +575,7 @@ def test_a_200_character_last_name_is_stored(call):
 def look_up_misses(monkeypatch):
     """The application's duplicate look-up finds nothing, as happens when a concurrent request
     commits the clashing user just after the look-up: only the database can refuse."""
-    monkeypatch.setattr(user_changes, "_exists", lambda *args: False)
+    monkeypatch.setattr(users_service, "_exists", lambda *args: False)
 
 
 @pytest.mark.parametrize(

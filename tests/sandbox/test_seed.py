@@ -72,7 +72,7 @@ def test_malformed_entries_are_refused_naming_the_entry(data: dict[str, Any], me
     [
         (
             {"users": [{"username": "ava", "firstname": "A", "lastname": "N", "email": "ava"}]},
-            "users[0] (ava): Invalid email address: ava",
+            "users[0] (ava): Invalid email format: ava",
         ),
         (
             {"users": [{"username": "ava", "firstname": "A", "lastname": "N", "tenant": "nope"}]},

@@ -42,6 +42,7 @@ def test_set_and_load_round_trip(runtime):
         ("response_debug", "3", "response_debug must be one of"),
         ("timezone", "Mars/Olympus", "Unknown timezone 'Mars/Olympus'"),
         ("country", "nz", "country must be a two-letter ISO 3166 code"),
+        ("country", "ZZ", "country must be an ISO 3166 country code: ZZ is not one"),
         ("defaultpreference_maildisplay", "5", "defaultpreference_maildisplay must be one of"),
     ],
 )

@@ -242,9 +242,11 @@ def test_add_a_service_account_with_the_api_user_role(admin: TestClient, runtime
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"username": "Not Valid!"}, "Username may contain only"),
-        ({"email": "not-an-email"}, "Invalid email address"),
-        ({"firstname": " "}, "First name and last name are required."),
+        # the API's rules and messages, as on the command line
+        ({"username": "Not Valid!"}, "The given username contains invalid characters"),
+        ({"email": "not-an-email"}, "Invalid email format: not-an-email"),
+        ({"email": "ｓｖｃ@acme.example"}, "Invalid email format: ｓｖｃ@acme.example"),
+        ({"firstname": " "}, "Firstname can not be blank"),
         ({"password": "weak"}, "Passwords must be at least 8 characters long."),
         ({"tenant": "999999"}, "Choose a tenant from the list."),
         ({"tenant": "acme"}, "Choose a tenant from the list."),
