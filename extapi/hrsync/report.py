@@ -30,6 +30,7 @@ class Report:
     resumed: int = 0
     stopped: str | None = None
     requests: int = 0
+    rate_limited: int = 0
     seconds: float = 0.0
 
     @property
@@ -67,6 +68,7 @@ class Report:
             "resumed_after": self.resumed,
             "stopped": self.stopped,
             "requests": self.requests,
+            "rate_limited": self.rate_limited,
             "seconds": round(self.seconds, 3),
         }
         if self.dry_run:
@@ -104,5 +106,6 @@ class Report:
             )
         if self.stopped:
             lines.append(f"Stopped early: {self.stopped}. Run again to finish.")
-        lines.append(f"{self.requests} requests in {self.seconds:.1f} s.")
+        waited = f" ({self.rate_limited} refused with 429 and retried)" if self.rate_limited else ""
+        lines.append(f"{self.requests} requests{waited} in {self.seconds:.1f} s.")
         return "\n".join(lines)

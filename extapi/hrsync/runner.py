@@ -49,12 +49,14 @@ class SyncOptions:
 
 @contextmanager
 def _client(options: SyncOptions, counter: list[int]) -> Iterator[Client]:
-    def count(request: httpx.Request) -> None:
-        if request.url.path.endswith("/graphql.php"):
+    def count(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/graphql.php"):
             counter[0] += 1
+            if response.status_code == 429:
+                counter[1] += 1
 
     with (
-        httpx.Client(timeout=120, event_hooks={"request": [count]}) as http,
+        httpx.Client(timeout=120, event_hooks={"response": [count]}) as http,
         Client(
             options.url,
             options.client_id,
@@ -77,7 +79,7 @@ def run_sync(
     started = time.perf_counter()
     feed = read_feed(feed_path, config, options.fmt)
     report = Report(options.dry_run, rows=feed.rows)
-    counter = [0]
+    counter = [0, 0]  # requests answered, of which refused with 429
     with _client(options, counter) as client:
         state = read_state(client, config, options.page_size)
         plan = make_plan(state, feed, config)
@@ -108,6 +110,6 @@ def run_sync(
             report.skipped = applied.skipped
             report.stopped = applied.stopped
             report.count_applied(applied.outcomes)
-    report.requests = counter[0]
+    report.requests, report.rate_limited = counter
     report.seconds = time.perf_counter() - started
     return report
