@@ -29,6 +29,7 @@ FORMATS = ("csv", "jsonl")
 _USERNAME = re.compile(r"^[a-z0-9_.@+-]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_FIELDS = ("start_date", "end_date")
 
 
@@ -111,6 +112,9 @@ def _person(line: int, row: Mapping[str, Any], config: SyncConfig) -> Person:
         return _text(row.get(column))
 
     user = {name: get(column) for name, column in config.user.items()}
+    for column in config.columns():
+        if _CONTROL.search(get(column)):
+            raise ValueError(f"{column!r} holds a control character")
     for name in (config.key, *REQUIRED_USER_FIELDS):
         if not user.get(name):
             raise ValueError(f"{name} ({config.user[name]!r}) is empty")
@@ -204,7 +208,8 @@ def _csv_rows(text: str, config: SyncConfig) -> Iterator[tuple[int, Mapping[str,
             return
         except csv.Error as exc:
             yield previous + 1, f"unreadable CSV: {exc}"
-            previous = reader.line_num
+            # The reader may not count the line it gave up on.
+            previous = max(reader.line_num, previous + 1)
             continue
         start, previous = previous + 1, reader.line_num
         if None in row or any(v is None for v in row.values()):

@@ -148,3 +148,17 @@ def test_a_mapping_file_that_is_not_toml_is_refused(tmp_path):
     path.write_text("key = ")
     with pytest.raises(SyncConfigError, match="not valid TOML"):
         load_config(path)
+
+
+def test_hostile_csv_rows_are_bad_rows_and_reading_goes_on():
+    # given a row with a field larger than the csv module allows, and one with a NUL byte
+    rows = as_csv(people(4)).splitlines()
+    rows[2] = rows[2].replace("Auckland", "x" * 200_000)
+    rows[3] = rows[3].replace("person00002@", "person\0@")
+    feed = parse_feed("\n".join(rows) + "\n", "csv", CONFIG)
+    # then both are reported by line, and the rows around them are read
+    assert [p.line for p in feed.people] == [2, 5]
+    assert [(e.line, e.message[:20]) for e in feed.errors] == [
+        (3, "unreadable CSV: fiel"),
+        (4, "'email' holds a cont"),
+    ]
