@@ -22,6 +22,7 @@ from extapi.people import users as users_service
 from extapi.runtime import open_database
 from extapi.schema_cli import schema as schema_commands
 from extapi.settings import site as site_settings
+from extapi.sync_cli import sync as sync_command
 
 __all__ = ["main", "cli"]
 
@@ -674,6 +675,7 @@ def settings_set(name: str, value: str) -> None:
 
 
 cli.add_command(schema_commands)
+cli.add_command(sync_command)
 
 
 def main() -> None:
