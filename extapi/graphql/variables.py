@@ -55,9 +55,11 @@ from extapi.graphql.messages import (
 from extapi.graphql.phpvalues import or_list, print_safe, print_safe_json, suggestion_list
 from extapi.graphql.scalars import TOTARA_SCALARS
 
-__all__ = ["coerce_variables"]
+__all__ = ["coerce_variables", "MAX_VARIABLE_NESTING"]
 
 MAX_INT, MIN_INT = 2**31 - 1, -(2**31)
+# Lists and objects nested in one variable value: deeper than any input type of the schema.
+MAX_VARIABLE_NESTING = 64
 _PHP_INT_KEY = re.compile(r"^(0|-?[1-9][0-9]*)$")
 Path = tuple[str | int, ...]
 

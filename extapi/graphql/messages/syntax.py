@@ -12,7 +12,11 @@ from graphql.language import Token, TokenKind
 from graphql.language.lexer import Lexer
 from graphql.language.parser import Parser
 
-__all__ = ["PhpParser", "parse_document"]
+__all__ = ["PhpParser", "parse_document", "MAX_NESTING"]
+
+# Lists, input objects, selection sets and list types nested in one another: far beyond any
+# real query, well within what the recursive parser, validation and execution can take.
+MAX_NESTING = 64
 
 
 def _describe(token: Token) -> str:
