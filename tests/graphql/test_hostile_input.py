@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 from httpx import Response
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
-from extapi.db.tables import users
+from extapi.db.tables import hierarchy_frameworks, hierarchy_items, users
 from extapi.graphql.messages.syntax import MAX_NESTING
+from extapi.graphql.messages.syntax import TOO_DEEP as SYNTAX_TOO_DEEP
 from extapi.graphql.variables import MAX_VARIABLE_NESTING
 from extapi.people import profile_fields
 from extapi.runtime import Runtime
+from extapi.settings.site import set_setting
 from tests.factories import TOKEN_PATH, fetch_token, make_api_client, make_user
 
 GRAPHQL_PATH = "/api/graphql.php"
@@ -30,7 +32,7 @@ USER_NOT_FOUND = (
     "capabilities."
 )
 NO_HOLDER = "The user does not exist or you do not have permission to create a job assignment."
-TOO_DEEP = f"Syntax Error: Document nests lists, objects or selections more than {MAX_NESTING} levels deep."
+TOO_DEEP = f"Syntax Error: {SYNTAX_TOO_DEEP}"
 USERS_QUERY = "query q($q: core_user_users_query) { core_user_users(query: $q) { total } }"
 
 
@@ -65,7 +67,8 @@ def nested_object(depth: int) -> str:
 
 def envelope(response: Response) -> dict[str, Any]:
     """The answer is JSON in Totara's envelope, never a plain-text crash."""
-    assert response.headers["content-type"].startswith("application/json"), response.text
+    media = response.headers["content-type"]
+    assert media.startswith(("application/json", "application/graphql-response+json")), media
     payload = response.json()
     assert isinstance(payload, dict), payload
     return payload
@@ -152,6 +155,40 @@ def test_nesting_up_to_the_limit_is_measured_by_the_depth_rule(http, token) -> N
     # then the site's depth limit answers, as in Totara
     error = first_error(post(http, token, body_of(query)))
     assert error["message"].startswith("Max query depth should be 15 but got ")
+
+
+def test_nesting_up_to_the_limit_runs_under_a_high_depth_limit(runtime, http, token) -> None:
+    # given a position in a framework, and a depth limit beyond the nesting limit
+    now = 1_700_000_000
+    with runtime.engine.begin() as conn:
+        set_setting(conn, "max_query_depth", "1000")
+        set_setting(conn, "max_query_complexity", "1000000")
+        framework = conn.execute(
+            insert(hierarchy_frameworks),
+            {
+                "kind": "position",
+                "idnumber": "F",
+                "fullname": "F",
+                "timecreated": now,
+                "timemodified": now,
+            },
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(hierarchy_items),
+            {
+                "kind": "position",
+                "framework_id": framework,
+                "fullname": "P",
+                "idnumber": "P",
+                "timecreated": now,
+                "timemodified": now,
+            },
+        )
+    # when a query walks position -> framework -> positions as deep as the parser allows
+    payload = envelope(post(http, token, body_of(_selections(MAX_NESTING - 4))))
+    # then it runs to the bottom
+    assert "errors" not in payload, str(payload)[:500]
+    assert json.dumps(payload).count('"framework"') == (MAX_NESTING - 4) // 2
 
 
 def test_deep_fragment_chains_get_a_clear_error(http, token) -> None:
@@ -249,7 +286,7 @@ def test_nul_in_token_form_fields_is_an_invalid_request(http, field) -> None:
     # then the field is named in an OAuth error, on every database
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
-    assert f"`{field}`" in response.json()["error_description"]
+    assert f"`{field}`" in response.json()["hint"]
 
 
 def test_nul_in_basic_credentials_is_an_unknown_client(http) -> None:
@@ -441,7 +478,7 @@ def test_large_limits_and_pages_run(runtime, http, token, name, number) -> None:
 @pytest.mark.parametrize("how", ["literal", "variable", "string"])
 def test_limits_and_pages_beyond_php_integers_are_invalid(http, token, name, number, how) -> None:
     if how == "literal":
-        query = "{ core_user_users(query: {pagination: {%s: %s}}) { total } }" % (name, number)
+        query = f"{{ core_user_users(query: {{pagination: {{{name}: {number}}}}}) {{ total }} }}"
         response = _graphql(http, token, query)
     else:
         value: Any = number if how == "variable" else str(number)
