@@ -15,7 +15,13 @@ from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
 from extapi.graphql.performance import RequestMeter, measuring
-from extapi.graphql.request import BodyNotJson, Operation, decode_body, parse_operations
+from extapi.graphql.request import (
+    BodyNotJson,
+    Operation,
+    decode_body,
+    has_nul,
+    parse_operations,
+)
 from extapi.http import (
     BodyTooLarge,
     Receive,
@@ -211,7 +217,7 @@ class GraphQLEndpoint:
         level = _level(context.site, context.caller.response_debug)
         try:
             operations, batch = parse_operations(
-                decode_body(body), self.runtime.config.max_batch_size
+                decode_body(body), self.runtime.config.max_batch_size, has_nul(body)
             )
         except ExtapiError as exc:
             # A body that is not JSON at all is a 400 (the GraphQL-over-HTTP SHOULD); Totara's
