@@ -84,6 +84,7 @@ _BASE64_SKIPPED = frozenset(b" \t\r\n")
 # A cursor's limit must be a GraphQL Int (signed 32 bits), like the ``limit`` argument.
 _INT32 = 2**31
 _JSON_MAX_NESTING = 511
+_INT64_MAX = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # JSON types a cursor column value may have, per the Python type SQLAlchemy reports for the
@@ -231,8 +232,9 @@ def order_by(
 
 
 def fetch_limit(request: PageRequest) -> int | None:
-    """How many rows to fetch: one more than the page, to learn whether a next page exists."""
-    return None if request.limit is None else request.limit + 1
+    """How many rows to fetch: one more than the page, to learn whether a next page exists
+    (never more than a 64-bit ``LIMIT`` holds)."""
+    return None if request.limit is None else min(request.limit + 1, _INT64_MAX)
 
 
 def paged(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import BigInteger, Engine, Integer, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 __all__ = ["make_engine", "normalise_url", "is_sqlite"]
@@ -45,4 +45,24 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    _widen_integer_binds(engine)
+    return engine
+
+
+class _BigIntegerBind(BigInteger):
+    """How an ``Integer`` value is sent to PostgreSQL: cast to ``bigint``."""
+
+    render_bind_cast = True
+
+
+def _widen_integer_binds(engine: Engine) -> None:
+    """Send every ``Integer`` parameter as ``bigint`` rather than ``integer``.
+
+    SQLAlchemy's psycopg dialect casts each parameter to its column's type, so comparing an
+    ``integer`` id column with a number beyond 32 bits (which Totara's 64-bit ids allow a
+    client to send) failed with "integer out of range" instead of matching nothing, as it
+    does on SQLite. Comparing ``integer`` with ``bigint`` is exact and can use the same
+    indexes; values written to ``integer`` columns are still checked by PostgreSQL.
+    """
+    engine.dialect.colspecs = {**engine.dialect.colspecs, Integer: _BigIntegerBind}
