@@ -34,6 +34,8 @@ class Config:
     # The API request log (extapi.requestlog): on or off, and how long its rows are kept.
     request_log: bool = True
     request_log_hours: int = 168
+    # Estimated bytes of parsed documents each worker keeps (extapi.graphql.documents).
+    document_cache_bytes: int = 32 * 1024 * 1024
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -71,6 +73,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ),
         request_log=_switch(env, "EXTAPI_REQUEST_LOG", Config.request_log),
         request_log_hours=_int(env, "EXTAPI_REQUEST_LOG_HOURS", Config.request_log_hours),
+        document_cache_bytes=_int(
+            env, "EXTAPI_DOCUMENT_CACHE_BYTES", Config.document_cache_bytes, minimum=0
+        ),
     )
 
 

@@ -130,7 +130,7 @@ class GraphQLEndpoint:
     def __init__(self, runtime: Runtime, schema: GraphQLSchema) -> None:
         self.runtime = runtime
         self.schema = schema
-        self.documents = DocumentCache(schema)
+        self.documents = DocumentCache(schema, runtime.config.document_cache_bytes)
         self.limiter = RateLimiter(runtime.windows)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

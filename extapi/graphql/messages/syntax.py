@@ -22,7 +22,7 @@ from graphql.language import Token, TokenKind
 from graphql.language.lexer import Lexer
 from graphql.language.parser import Parser
 
-__all__ = ["PhpParser", "parse_document", "MAX_NESTING", "TOO_DEEP"]
+__all__ = ["PhpParser", "parse_document", "parse_counting", "MAX_NESTING", "TOO_DEEP"]
 
 # Lists, input objects, selection sets and list types nested in one another: far beyond any
 # real query, well within what the recursive parser, validation and execution can take.
@@ -252,8 +252,15 @@ class PhpParser(Parser):
 
 def parse_document(text: str, max_tokens: int | None = None) -> DocumentNode:
     """Parse ``text``; a syntax error carries graphql-php's description."""
+    return parse_counting(text, max_tokens)[0]
+
+
+def parse_counting(text: str, max_tokens: int | None) -> tuple[DocumentNode, int]:
+    """:func:`parse_document`, also telling how many tokens the document holds (counted only
+    when ``max_tokens`` is given)."""
+    parser = PhpParser(text, max_tokens)
     try:
-        return PhpParser(text, max_tokens).parse_document()
+        return parser.parse_document(), parser._token_counter
     except GraphQLSyntaxError as error:
         raise _php_lexer_error(error) from None
 
