@@ -247,6 +247,7 @@ class GraphQLEndpoint:
         counter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
+        context.complexity = counter
         outcomes = [
             _refused(op)
             if doc is None

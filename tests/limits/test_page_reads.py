@@ -3,6 +3,7 @@ and never more items than the complexity budget could pay for, whatever the limi
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -100,12 +101,14 @@ def reads(engine: Engine) -> Iterator[Reads]:
     event.remove(engine, "before_cursor_execute", record)
 
 
-def _limit_value(params: Any) -> int | None:
-    """The LIMIT parameter of a page query (the last integer parameter named like one)."""
-    values = params.values() if isinstance(params, dict) else params
-    keys = list(params) if isinstance(params, dict) else []
-    limits = [v for k, v in zip(keys, values, strict=False) if "limit" in str(k)]
-    return limits[-1] if limits else None
+def _limit_value(sql: str, params: Any) -> int:
+    """The value bound to a query's LIMIT, named (psycopg) or by position (sqlite3)."""
+    head, _, tail = sql.rpartition("LIMIT")
+    if isinstance(params, dict):
+        found = re.match(r"\s*%\((\w+)\)s", tail)
+        assert found, sql
+        return int(params[found.group(1)])
+    return int(params[head.count("?")])
 
 
 def _set(runtime, name: str, value: str) -> None:
@@ -137,41 +140,53 @@ def test_next_cursor_alone_reads_two_keys(rows, call, reads, kind) -> None:
     body = call(f"{{ {field}(query: {{pagination: {{limit: 7}}}}) {{ next_cursor }} }}")
     # then it is the same cursor, read from two rows' keys
     assert body["data"][field]["next_cursor"] == full["data"][field]["next_cursor"] != ""
-    [(_sql, params)] = reads.on(table)
-    assert _limit_value(params) == 2
+    [(sql, params)] = reads.on(table)
+    assert _limit_value(sql, params) == 2
 
 
 @pytest.mark.parametrize("kind", LISTS, ids=list(LISTS))
 @pytest.mark.parametrize("limit", [-1, 0, 2**31 - 1, 2**62])
 def test_no_more_rows_than_the_budget_pays_for(runtime, rows, call, reads, kind, limit) -> None:
     field, table = LISTS[kind]
-    # given a budget of 5 for the root field and 15 more: 7 items of two fields each
+    # given a budget of 5 for the root field and 15 more: 15 items at most, 7 of two fields
     _set(runtime, "max_query_complexity", "20")
     # when every row is asked for
-    body = call(
-        f"{{ {field}(query: {{pagination: {{limit: {limit}}}}}) {{ total items {{ id idnumber }} }} }}"
-    )
+    page = f"{field}(query: {{pagination: {{limit: {limit}}}}})"
+    body = call(f"{{ {page} {{ total items {{ id idnumber }} }} }}")
     # then the answer is the complexity limit's, as when every row was read
     assert [e["message"] for e in body["errors"]] == [COMPLEXITY.format(20)]
     assert body["errors"][0]["extensions"]["category"] == "query_complexity"
-    assert body["data"] is None
-    # and no more rows were read than the one item past what the budget pays for (and one
-    # more, to know the page goes on)
-    [(_sql, params)] = reads.on(table)
-    assert _limit_value(params) == 9
+    assert body.get("data") is None
+    # and no more rows were read than the most items any selection could pay for, and one
+    [(sql, params)] = reads.on(table)
+    assert _limit_value(sql, params) == 16
 
 
 @pytest.mark.parametrize("kind", LISTS, ids=list(LISTS))
 def test_a_page_the_budget_pays_for_is_answered_whole(runtime, rows, call, kind) -> None:
     field, _table = LISTS[kind]
     _set(runtime, "max_query_complexity", str(5 + 2 * 500))
-    body = call(
-        f"{{ {field}(query: {{pagination: {{limit: -1}}}}) {{ total next_cursor items {{ id idnumber }} }} }}"
-    )
+    page = f"{field}(query: {{pagination: {{limit: -1}}}})"
+    body = call(f"{{ {page} {{ total next_cursor items {{ id idnumber }} }} }}")
     assert "errors" not in body, body
     result = body["data"][field]
     assert len(result["items"]) == result["total"] >= ROWS
     assert result["next_cursor"] == ""
+
+
+def test_a_page_partly_paid_for_fails_field_by_field_as_in_totara(runtime, rows, call) -> None:
+    # given a budget of 20: 15 points for items of two fields, 10 items asked for
+    _set(runtime, "max_query_complexity", "20")
+    body = call(
+        "{ totara_job_job_assignments(query: {pagination: {limit: 10}}) "
+        "{ items { idnumber fullname } } }"
+    )
+    # then the items are all read, and those past the budget fail field by field
+    items = body["data"]["totara_job_job_assignments"]["items"]
+    assert len(items) == 10
+    assert all(item["idnumber"] for item in items[:7])
+    assert {e["message"] for e in body["errors"]} == {COMPLEXITY.format(20)}
+    assert [e["path"][2] for e in body["errors"]] == [7, 8, 9]
 
 
 @pytest.mark.parametrize("kind", LISTS, ids=list(LISTS))
@@ -182,5 +197,5 @@ def test_free_items_are_bounded_as_if_each_cost_a_point(runtime, rows, call, rea
     body = call(f"{{ {field}(query: {{pagination: {{limit: -1}}}}) {{ items {{ __typename }} }} }}")
     # then extapi refuses the page as over the budget instead of reading every row
     assert [e["message"] for e in body["errors"]] == [COMPLEXITY.format(20)]
-    [(_sql, params)] = reads.on(table)
-    assert _limit_value(params) == 17
+    [(sql, params)] = reads.on(table)
+    assert _limit_value(sql, params) == 16
