@@ -145,6 +145,19 @@ def test_next_cursor_alone_reads_two_keys(rows, call, reads, kind) -> None:
 
 
 @pytest.mark.parametrize("kind", LISTS, ids=list(LISTS))
+def test_next_cursor_alone_after_a_cursor(rows, call, kind) -> None:
+    field, _table = LISTS[kind]
+    first = call(f"{{ {field}(query: {{pagination: {{limit: 7}}}}) {{ next_cursor }} }}")
+    cursor = first["data"][field]["next_cursor"]
+    page = f'{field}(query: {{pagination: {{cursor: "{cursor}"}}}})'
+    full = call(f"{{ {page} {{ next_cursor items {{ id }} }} }}")
+    alone = call(f"{{ {page} {{ next_cursor }} }}")
+    assert alone["data"][field]["next_cursor"] == full["data"][field]["next_cursor"] != ""
+    last = call(f"{{ {field}(query: {{pagination: {{limit: {ROWS * 2}}}}}) {{ next_cursor }} }}")
+    assert last["data"][field]["next_cursor"] == ""
+
+
+@pytest.mark.parametrize("kind", LISTS, ids=list(LISTS))
 @pytest.mark.parametrize("limit", [-1, 0, 2**31 - 1, 2**62])
 def test_no_more_rows_than_the_budget_pays_for(runtime, rows, call, reads, kind, limit) -> None:
     field, table = LISTS[kind]
