@@ -38,6 +38,8 @@ class Config:
     # Addresses and CIDR ranges of reverse proxies whose X-Forwarded-For is believed, for the
     # IP allow-lists (extapi.addresses.client_address); empty: the header is never read.
     trusted_proxies: tuple[str, ...] = ()
+    # Estimated bytes of parsed documents each worker keeps (extapi.graphql.documents).
+    document_cache_bytes: int = 32 * 1024 * 1024
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -76,6 +78,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         request_log=_switch(env, "EXTAPI_REQUEST_LOG", Config.request_log),
         request_log_hours=_int(env, "EXTAPI_REQUEST_LOG_HOURS", Config.request_log_hours),
         trusted_proxies=_proxies(env),
+        document_cache_bytes=_int(
+            env, "EXTAPI_DOCUMENT_CACHE_BYTES", Config.document_cache_bytes, minimum=0
+        ),
     )
 
 

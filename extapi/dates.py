@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from extapi.errors import CodingError
+
 FORMATS: tuple[str, ...] = (
     "TIMESTAMP",
     "ISO8601",
@@ -143,13 +145,18 @@ _RENDERERS: dict[str, Callable[[datetime], str]] = {
 }
 
 
-def format_date(timestamp: int | None, fmt: str, tz: str) -> str | None:
+INVALID_FORMAT = "Invalid format given"
+
+
+def format_date(timestamp: int | None, fmt: str | None, tz: str) -> str | None:
     """Render a unix timestamp in ``fmt`` for a viewer in timezone ``tz``.
 
-    ``None`` and ``0`` mean "no date" in Totara, so they render as ``None``.
+    ``None`` and ``0`` mean "no date" in Totara, so they render as ``None``. A format the
+    formatter does not know (``null``, the only one a client can send besides the enum's) is
+    refused first, whatever the value, as Totara's date formatter refuses it.
     """
     if fmt != "TIMESTAMP" and fmt not in _RENDERERS:
-        raise ValueError(f"Unknown date format: {fmt}")
+        raise CodingError(INVALID_FORMAT)
     if not timestamp:
         return None
     if fmt == "TIMESTAMP":

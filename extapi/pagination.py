@@ -33,12 +33,13 @@ import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Connection,
     Integer,
     Select,
     SmallInteger,
@@ -62,6 +63,9 @@ __all__ = [
     "fetch_limit",
     "finish_page",
     "paged",
+    "Wanted",
+    "ALL",
+    "read_page",
 ]
 
 DEFAULT_LIMIT = 20
@@ -84,6 +88,7 @@ _BASE64_SKIPPED = frozenset(b" \t\r\n")
 # A cursor's limit must be a GraphQL Int (signed 32 bits), like the ``limit`` argument.
 _INT32 = 2**31
 _JSON_MAX_NESTING = 511
+_INT64_MAX = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # JSON types a cursor column value may have, per the Python type SQLAlchemy reports for the
@@ -135,11 +140,13 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list query: its rows, the count across all pages, the next cursor."""
+    """One page of a list query: its rows, the count across all pages, the next cursor, and
+    whether the rows were cut short at the most the request could use (see :class:`Wanted`)."""
 
     items: list[Any]
     total: int
     next_cursor: str
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,24 @@ class PageRequest:
     after: dict[str, Any] | None
     sort: tuple[str, ...]
     descending: bool
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a client selected of a page, so that no more is read than it can use.
+
+    ``items``: the rows themselves; ``next_cursor``: the cursor of the next page;
+    ``max_items``: the most items worth reading (None: no bound). A list resolver sets the
+    bound from the complexity budget (see :mod:`extapi.graphql.paging`): a page holding
+    more can only fail.
+    """
+
+    items: bool = True
+    next_cursor: bool = True
+    max_items: int | None = None
+
+
+ALL = Wanted()
 
 
 def decode_cursor(pagination: Mapping[str, Any] | None) -> Cursor | None:
@@ -231,8 +256,9 @@ def order_by(
 
 
 def fetch_limit(request: PageRequest) -> int | None:
-    """How many rows to fetch: one more than the page, to learn whether a next page exists."""
-    return None if request.limit is None else request.limit + 1
+    """How many rows to fetch: one more than the page, to learn whether a next page exists
+    (never more than a 64-bit ``LIMIT`` holds)."""
+    return None if request.limit is None else min(request.limit + 1, _INT64_MAX)
 
 
 def paged(
@@ -249,19 +275,76 @@ def paged(
 
 
 def finish_page(
-    rows: Sequence[Mapping[str, Any]], request: PageRequest
+    rows: Sequence[Mapping[str, Any]], request: PageRequest, key_prefix: str = ""
 ) -> tuple[list[Mapping[str, Any]], str]:
     """Cut the fetched rows to the page and build ``next_cursor`` (``""`` on the last page).
 
     ``rows`` is the result of a query limited by :func:`fetch_limit`; each row must carry
-    every column of ``request.sort`` under its name.
+    every column of ``request.sort`` under its name (after ``key_prefix``).
     """
     if request.limit is None or len(rows) <= request.limit:
         return list(rows), ""
     page = list(rows[: request.limit])
-    last = page[-1]
-    cursor = Cursor(limit=request.limit, columns={name: last[name] for name in request.sort})
-    return page, cursor.encode()
+    return page, _cursor_at(page[-1], request, key_prefix)
+
+
+def read_page(
+    conn: Connection,
+    query: Select[Any],
+    columns: Mapping[str, ColumnElement[Any]],
+    request: PageRequest,
+    wanted: Wanted = ALL,
+    key_prefix: str = "",
+) -> tuple[list[dict[str, Any]], str, bool]:
+    """Run ``query`` for the request's page, reading only what ``wanted`` asks for: the rows
+    (as dicts), the next cursor, and whether the rows were cut short at ``wanted.max_items``.
+
+    Without items no row is read, except the keys of the page's last row and of the one
+    after it when the next cursor is wanted. With items, a page larger than
+    ``wanted.max_items`` (however large its limit, or with none) is read only that far, plus
+    one row to learn that it goes on; its next cursor then comes from the keys as above.
+    ``columns`` maps the sort names to their columns; rows carry them after ``key_prefix``.
+    """
+    if not wanted.items:
+        cursor = _next_cursor(conn, query, columns, request) if wanted.next_cursor else ""
+        return [], cursor, False
+    bound = wanted.max_items
+    if bound is None or (request.limit is not None and request.limit <= bound):
+        rows = [dict(r) for r in conn.execute(paged(query, columns, request)).mappings()]
+        page, cursor = finish_page(rows, request, key_prefix)
+        return [dict(r) for r in page], cursor, False
+    rows = [
+        dict(r)
+        for r in conn.execute(paged(query, columns, replace(request, limit=bound))).mappings()
+    ]
+    if len(rows) <= bound:  # the whole page, and the last one: it ends before the limit
+        return rows, "", False
+    wants_cursor = wanted.next_cursor and request.limit is not None
+    cursor = _next_cursor(conn, query, columns, request) if wants_cursor else ""
+    return rows[:bound], cursor, True
+
+
+def _next_cursor(
+    conn: Connection,
+    query: Select[Any],
+    columns: Mapping[str, ColumnElement[Any]],
+    request: PageRequest,
+) -> str:
+    """The page's next cursor from the keys of its last row and the row after it alone."""
+    if request.limit is None:
+        return ""
+    keys = query.with_only_columns(*(columns[name].label(name) for name in request.sort))
+    keys = keys.order_by(*order_by(columns, request))
+    after = keyset_condition(columns, request)
+    if after is not None:
+        keys = keys.where(after)
+    rows = conn.execute(keys.offset(request.limit - 1).limit(2)).mappings().all()
+    return _cursor_at(dict(rows[0]), request) if len(rows) == 2 else ""
+
+
+def _cursor_at(last: Mapping[str, Any], request: PageRequest, key_prefix: str = "") -> str:
+    columns = {name: last[key_prefix + name] for name in request.sort}
+    return Cursor(limit=request.limit, columns=columns).encode()
 
 
 def _unbase64(text: str) -> bytes:

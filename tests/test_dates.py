@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from extapi.dates import FORMATS, format_date, parse_date_input
+from extapi.errors import CodingError
 
 # 2022-09-01 10:06:53 UTC, a Thursday.
 SEPT_FIRST = 1662026813
@@ -253,12 +254,12 @@ def test_format_date_unknown_timezone_falls_back_to_utc(bad_tz: str) -> None:
     assert time == "10:06 AM"
 
 
-@pytest.mark.parametrize("bad_fmt", ["", "iso8601", "Date", "UNKNOWN", "DATE "])
-def test_format_date_unknown_format_raises(bad_fmt: str) -> None:
-    # given a format that is not part of the enum
+@pytest.mark.parametrize("bad_fmt", ["", "iso8601", "Date", "UNKNOWN", "DATE ", None])
+def test_format_date_unknown_format_raises(bad_fmt: str | None) -> None:
+    # given a format that is not part of the enum (null included)
     # when rendering
-    # then it is refused
-    with pytest.raises(ValueError):
+    # then it is refused as Totara's formatter refuses it
+    with pytest.raises(CodingError, match="Invalid format given"):
         format_date(SEPT_FIRST, bad_fmt, "UTC")
 
 
@@ -266,7 +267,7 @@ def test_format_date_unknown_format_raises_even_without_a_date() -> None:
     # given no date but a bogus format
     # when rendering
     # then the bogus format is still reported
-    with pytest.raises(ValueError):
+    with pytest.raises(CodingError):
         format_date(None, "NOPE", "UTC")
 
 

@@ -59,6 +59,9 @@ def parse_form(body: bytes, content_type: str | None) -> dict[str, str]:
     for name, value in pairs:
         if name in seen:  # RFC 6749 section 3.2: no parameter may be sent twice
             raise InvalidRequest(f"Check the `{name}` parameter: it must be sent only once")
+        if "\x00" in name or "\x00" in value:
+            # No parameter of these endpoints can hold one, and PostgreSQL text refuses it.
+            raise InvalidRequest(f"Check the `{name}` parameter: it holds a NUL character")
         seen.add(name)
         if value != "":  # RFC 6749 section 3.2: empty parameters count as omitted
             form[name] = value
@@ -92,7 +95,9 @@ def authenticate_client(conn: Connection, hasher: SecretHasher, creds: Credentia
     """The enabled client these credentials prove, as its credentials row; else InvalidClient."""
     if creds.client_id is None:  # no client authentication at all
         raise InvalidClient()
-    row = credentials_row(conn, creds.client_id)
+    # A NUL character (possible in Basic credentials) is in no client id, and PostgreSQL
+    # could not even compare it.
+    row = None if "\x00" in creds.client_id else credentials_row(conn, creds.client_id)
     # Hash even for an unknown client so that timing does not tell the two apart.
     stored = row.secret_hash if row is not None else _NO_SUCH_CLIENT
     secret_ok = hasher.matches(creds.client_secret or "", stored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Integer, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 __all__ = ["make_engine", "normalise_url", "is_sqlite"]
@@ -45,4 +45,28 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    _widen_integer_binds(engine)
+    return engine
+
+
+class _UncastInteger(Integer):
+    """An ``Integer`` parameter sent to PostgreSQL without a cast: psycopg types it by its
+    value (``smallint``, ``integer``, ``bigint`` or ``numeric``)."""
+
+    render_bind_cast = False
+
+
+def _widen_integer_binds(engine: Engine) -> None:
+    """Let PostgreSQL compare ``integer`` columns with any integer a client may send.
+
+    SQLAlchemy's psycopg dialect casts each parameter to its column's type, so comparing an
+    ``integer`` id column with a number beyond 32 bits (which Totara's 64-bit ids allow a
+    client to send) failed with "integer out of range" instead of matching nothing, as it
+    does on SQLite. Without the cast, psycopg sends each integer as the smallest type that
+    holds it; PostgreSQL compares ``integer`` with ``bigint`` exactly (and with the same
+    indexes), widens small values where an ``integer`` is expected, and still checks the
+    values written to ``integer`` columns. (A cast to ``bigint`` instead would break calls
+    such as ``substr(text, integer)``, which have no ``bigint`` form.)
+    """
+    engine.dialect.colspecs = {**engine.dialect.colspecs, Integer: _UncastInteger}

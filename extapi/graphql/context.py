@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from extapi.access.principal import Principal, load_grants
 from extapi.auth.tokens import ApiCaller
+from extapi.limits.cost import ComplexityCounter
 from extapi.people.user_changes import Actor
 from extapi.settings.site import SiteSettings
 
@@ -31,6 +32,8 @@ class RequestContext:
     base_url: str = "http://localhost"
     principal: Principal = field(init=False)
     loaders: dict[str, Any] = field(default_factory=dict, init=False)
+    # The request's complexity counter, so that list resolvers can bound what they read.
+    complexity: ComplexityCounter | None = field(default=None, init=False)
     _conn: Connection | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:

@@ -2,6 +2,14 @@
 
 The key includes every setting that changes the outcome of validation (introspection, depth
 limit), so a settings change can never serve a stale verdict.
+
+The cache is bounded by an estimate of the memory its entries hold, not by their number, so
+that many large distinct documents cannot grow a worker without end. An entry is counted as
+its text plus :data:`TOKEN_BYTES` per token of its parsed tree plus :data:`ENTRY_BYTES` (both
+measured with tracemalloc: the tree keeps every token, linked, so a token-dense document holds
+far more than its text, and even the smallest entry holds some 16 KiB); the least recently
+used entries go first. A document estimated above
+:data:`LARGEST_SHARE` of the cap is checked and run but never cached.
 """
 
 from __future__ import annotations
@@ -19,14 +27,19 @@ from graphql import (
 )
 
 from extapi.graphql.deprecations import Deprecated, DeprecationIndex
-from extapi.graphql.messages import parse_document, validation_message
+from extapi.graphql.messages import validation_message
+from extapi.graphql.messages.syntax import parse_counting
 from extapi.graphql.validation import rules_for, strip_suggestions
 from extapi.limits.guards import GuardLimits, guard_rules
 
-__all__ = ["CheckedDocument", "DocumentCache"]
+__all__ = ["CheckedDocument", "DocumentCache", "DEFAULT_MAX_BYTES"]
 
 MAX_TOKENS = 10_000
 GUARDS = GuardLimits()
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+TOKEN_BYTES = 640
+ENTRY_BYTES = 16 * 1024
+LARGEST_SHARE = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -48,11 +61,23 @@ class CheckedDocument:
 
 
 class DocumentCache:
-    def __init__(self, schema: GraphQLSchema, size: int = 512) -> None:
+    """Checked documents by (text, introspection, depth limit), at most ``max_bytes`` of them
+    by estimate, least recently used evicted first."""
+
+    def __init__(self, schema: GraphQLSchema, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.schema = schema
-        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.deprecations = DeprecationIndex(schema)
         self._entries: OrderedDict[tuple[str, bool, int], CheckedDocument] = OrderedDict()
+        self._sizes: dict[tuple[str, bool, int], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def queries(self) -> list[str]:
+        """The cached document texts, least recently used first."""
+        return [key[0] for key in self._entries]
 
     def get(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
         key = (query, introspection, max_depth)
@@ -60,17 +85,25 @@ class DocumentCache:
         if entry is not None:
             self._entries.move_to_end(key)
             return entry
-        entry = self._check(query, introspection, max_depth)
-        self._entries[key] = entry
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        entry, tokens = self._check(query, introspection, max_depth)
+        size = len(query) + tokens * TOKEN_BYTES + ENTRY_BYTES
+        if size <= self.max_bytes * LARGEST_SHARE:
+            self._entries[key] = entry
+            self._sizes[key] = size
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                oldest, _ = self._entries.popitem(last=False)
+                self.bytes -= self._sizes.pop(oldest)
         return entry
 
-    def _check(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
+    def _check(
+        self, query: str, introspection: bool, max_depth: int
+    ) -> tuple[CheckedDocument, int]:
+        """The verdict on ``query`` and how many tokens its parsed tree holds."""
         try:
-            document = parse_document(query, max_tokens=MAX_TOKENS)
+            document, tokens = parse_counting(query, MAX_TOKENS)
         except GraphQLError as error:
-            return CheckedDocument(None, (error,))
+            return CheckedDocument(None, (error,)), 0
         # The abuse guards run alone first: some standard rules are quadratic in the size of a
         # hostile document, and a guard's verdict makes running them pointless.
         errors = validate(self.schema, document, guard_rules(GUARDS))
@@ -78,8 +111,8 @@ class DocumentCache:
             errors = validate(self.schema, document, rules_for(introspection, max_depth))
         errors = [self._php_worded(error, introspection) for error in errors]
         if errors:
-            return CheckedDocument(None, tuple(errors), document)
-        return CheckedDocument(document, (), document, self.deprecations.selected(document))
+            return CheckedDocument(None, tuple(errors), document), tokens
+        return CheckedDocument(document, (), document, self.deprecations.selected(document)), tokens
 
     def _php_worded(self, error: GraphQLError, introspection: bool) -> GraphQLError:
         """graphql-php's text; without introspection, no suggestions naming schema items."""

@@ -22,6 +22,7 @@ from extapi.graphql.request import (
     Operation,
     decode_body,
     get_request_body,
+    has_nul,
     parse_operations,
 )
 from extapi.http import (
@@ -137,7 +138,7 @@ class GraphQLEndpoint:
     def __init__(self, runtime: Runtime, schema: GraphQLSchema) -> None:
         self.runtime = runtime
         self.schema = schema
-        self.documents = DocumentCache(schema)
+        self.documents = DocumentCache(schema, runtime.config.document_cache_bytes)
         self.limiter = RateLimiter(runtime.windows)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -266,7 +267,7 @@ class GraphQLEndpoint:
         level = _level(context.site, context.caller.response_debug)
         try:
             operations, batch = parse_operations(
-                decode_body(body), self.runtime.config.max_batch_size
+                decode_body(body), self.runtime.config.max_batch_size, has_nul(body)
             )
         except ExtapiError as exc:
             # A body that is not JSON at all is a 400 (the GraphQL-over-HTTP SHOULD); Totara's
@@ -300,6 +301,7 @@ class GraphQLEndpoint:
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
         deprecations = DeprecationLog() if level >= DEVELOPER else None
+        context.complexity = counter
         outcomes = [
             _refused(op)
             if doc is None

@@ -22,7 +22,9 @@ __all__ = [
     "BodyNotJson",
     "decode_body",
     "get_request_body",
+    "has_nul",
     "parse_operations",
+    "without_nul",
     "EMPTY",
     "PERSISTED",
     "BAD_OPERATION_NAME",
@@ -46,6 +48,8 @@ NOT_AN_OBJECT = (
 )
 # What Totara answers when graphql-php goes looking for a stored operation it does not have.
 NO_STORED_OPERATION = "Invalid Web API operation name"
+# PHP's json_decode reads at most 512 arrays and objects one inside the other.
+PHP_JSON_DEPTH = 512
 # Any GraphQL name is accepted (Totara 17 allowed only lower-case snake case).
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -70,13 +74,17 @@ class Operation(NamedTuple):
 
 def decode_body(body: bytes) -> Any:
     """The JSON document. An empty body is Totara's empty request; anything else that does
-    not decode raises :class:`BodyNotJson`, whatever its Content-Type."""
+    not decode as PHP's ``json_decode`` would (more than 512 arrays and objects one inside
+    the other included) raises :class:`BodyNotJson`, whatever its Content-Type."""
     if not body:
         raise RequestError(EMPTY)
     try:
-        return orjson.loads(body)
+        payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BodyNotJson() from None
+    if body.count(b"[") + body.count(b"{") > PHP_JSON_DEPTH and _nested_deeper(payload):
+        raise BodyNotJson()
+    return payload
 
 
 # The GraphQL-over-HTTP GET parameters; ``variables`` and ``extensions`` stay JSON text,
@@ -99,9 +107,22 @@ def get_request_body(query_string: bytes) -> bytes:
     return orjson.dumps(params)
 
 
-def parse_operations(payload: Any, max_batch: int) -> tuple[list[Operation], bool]:
+def has_nul(body: bytes) -> bool:
+    """Whether a JSON body may hold a NUL character: JSON can only write one as an escape."""
+    return b"\\u0000" in body
+
+
+def parse_operations(
+    payload: Any, max_batch: int, strip_nul: bool = False
+) -> tuple[list[Operation], bool]:
     """Operations in order and whether the answer is a batch (a JSON array). Totara's checks
-    run on every element before anything runs; one failure fails the whole request."""
+    run on every element before anything runs; one failure fails the whole request.
+
+    With ``strip_nul`` (see :func:`has_nul`), NUL characters are then removed from every
+    string of each operation, names and variables included, as Totara's ``fix_utf8`` does
+    before graphql-php reads the operation (only its operation name check comes first). No
+    NUL reaches a resolver or the database, which PostgreSQL would refuse.
+    """
     if php_empty(payload):
         raise RequestError(EMPTY)
     items, batch = _elements(payload)
@@ -112,7 +133,32 @@ def parse_operations(payload: Any, max_batch: int) -> tuple[list[Operation], boo
         )
     for item in items:
         _totara_check(item if isinstance(item, dict) else {})
-    return [_operation(item) for item in items], batch
+    if strip_nul:
+        items = [without_nul(item) for item in items]
+    return [_operation(item, strip_nul) for item in items], batch
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string and object key in it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
+
+
+def _nested_deeper(payload: Any, limit: int = PHP_JSON_DEPTH) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (the outermost is level 1)."""
+    pending: list[tuple[Any, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _elements(payload: Any) -> tuple[list[Any], bool]:
@@ -142,7 +188,7 @@ def _totara_check(item: dict[str, Any]) -> None:
         raise RequestError(BAD_OPERATION_NAME)
 
 
-def _operation(item: dict[str, Any]) -> Operation:
+def _operation(item: dict[str, Any], strip_nul: bool = False) -> Operation:
     """graphql-php's reading of one operation: keys folded to lower case (a later key wins),
     ``variables`` decoded when it is a JSON string, then every parameter error collected."""
     params = {_fold(key): value for key, value in item.items()}
@@ -150,6 +196,8 @@ def _operation(item: dict[str, Any]) -> Operation:
     name = params.get("operationname")
     sent_variables = params.get("variables")
     variables = _decoded(None if sent_variables == "" else sent_variables)
+    if strip_nul and variables is not sent_variables:
+        variables = without_nul(variables)
     query_id = _query_id(params, query)
     if (
         type(query) is str
@@ -209,13 +257,16 @@ def _parameter_errors(query: Any, query_id: Any, name: Any) -> list[str]:
 
 def _decoded(value: Any) -> Any:
     """A string parameter holding JSON is replaced by what it decodes to; one that does not
-    decode stays a string."""
+    decode (as PHP's ``json_decode`` would not) stays a string."""
     if not isinstance(value, str):
         return value
     try:
-        return orjson.loads(value)
+        decoded = orjson.loads(value)
     except orjson.JSONDecodeError:
         return value
+    if (value.count("[") + value.count("{") > PHP_JSON_DEPTH) and _nested_deeper(decoded):
+        return value
+    return decoded
 
 
 def _variable_map(variables: dict[str, Any] | list[Any] | None) -> dict[str, Any] | None:

@@ -28,6 +28,9 @@ _EMAIL = re.compile(
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\n?"
 )
 INVALID_PARAMETER = "Invalid parameter value detected"
+# PHP's integers are 64 bits: a larger JSON number decodes to a float, and a longer digit
+# string is no ``is_number()``, so Totara's integer scalars refuse both.
+PHP_INT_MAX, PHP_INT_MIN = 2**63 - 1, -(2**63)
 ARRAY_PARAMETER = "clean_param() can not process arrays, please use clean_param_array() instead."
 
 
@@ -50,9 +53,9 @@ def parse_id(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValidationError(INVALID_PARAMETER)
-    if isinstance(value, int) and value > 0:
+    if isinstance(value, int) and 0 < value <= PHP_INT_MAX:
         return value
-    if isinstance(value, str) and _DIGITS.match(value):
+    if isinstance(value, str) and _DIGITS.match(value) and int(value) <= PHP_INT_MAX:
         return int(value)
     raise ValidationError(INVALID_PARAMETER)
 
@@ -71,10 +74,12 @@ def parse_integer(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise ValidationError(INVALID_PARAMETER)
-    if isinstance(value, int):
+    if isinstance(value, int) and PHP_INT_MIN <= value <= PHP_INT_MAX:
         return value
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
+        number = int(value)
+        if PHP_INT_MIN <= number <= PHP_INT_MAX:
+            return number
     raise ValidationError(INVALID_PARAMETER)
 
 

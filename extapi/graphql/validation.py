@@ -45,28 +45,42 @@ class DisableIntrospection(ValidationRule):
 
 
 NO_FIELD = -1  # a selection set without any field that has a selection set of its own
+Spreads = list[tuple[str, int]]
+
+
+def _local_depth(selection_set: SelectionSetNode) -> tuple[int, Spreads]:
+    """The highest level (0 at ``selection_set``) of a field with a selection set, not
+    following fragment spreads, and the spreads met with the level they are at. Walked with a
+    stack of its own, so that nesting costs no Python recursion."""
+    deepest = NO_FIELD
+    spreads: Spreads = []
+    pending = [(selection_set, 0)]
+    while pending:
+        current, level = pending.pop()
+        for selection in current.selections:
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is not None:
+                    deepest = max(deepest, level)
+                    pending.append((selection.selection_set, level + 1))
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append((selection.selection_set, level))
+            elif isinstance(selection, FragmentSpreadNode):
+                spreads.append((selection.name.value, level))
+    return deepest, spreads
 
 
 def _deepest(
     selection_set: SelectionSetNode,
-    level: int,
     fragments: dict[str, FragmentDefinitionNode],
     memo: dict[str, int],
 ) -> int:
-    """The highest level of a field with a selection set, below ``selection_set`` at
-    ``level``; fragments continue at the level they are spread at."""
-    deepest = NO_FIELD
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.selection_set is not None:
-                below = _deepest(selection.selection_set, level + 1, fragments, memo)
-                deepest = max(deepest, level, below)
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _deepest(selection.selection_set, level, fragments, memo))
-        elif isinstance(selection, FragmentSpreadNode):
-            relative = _fragment_depth(selection.name.value, fragments, memo)
-            if relative != NO_FIELD:
-                deepest = max(deepest, level + relative)
+    """The highest level of a field with a selection set below ``selection_set`` (level 0);
+    fragments continue at the level they are spread at."""
+    deepest, spreads = _local_depth(selection_set)
+    for name, level in spreads:
+        relative = _fragment_depth(name, fragments, memo)
+        if relative != NO_FIELD:
+            deepest = max(deepest, level + relative)
     return deepest
 
 
@@ -75,13 +89,29 @@ def _fragment_depth(
 ) -> int:
     """A fragment's depth relative to where it is spread: the same wherever that is, so it is
     counted once. Unknown fragments count nothing; a fragment met again while it is still
-    being measured (a cycle, refused by another rule) adds nothing."""
-    if name in memo:
-        return memo[name]
-    fragment = fragments.get(name)
-    memo[name] = NO_FIELD
-    if fragment is not None:
-        memo[name] = _deepest(fragment.selection_set, 0, fragments, memo)
+    being measured (a cycle, refused by another rule) adds nothing. Fragments spreading
+    fragments are followed with a stack of their own, however long the chain."""
+    pending: list[tuple[str, bool]] = [(name, False)]
+    local: dict[str, tuple[int, Spreads]] = {}
+    while pending:
+        current, measured_below = pending.pop()
+        if measured_below:
+            deepest, spreads = local[current]
+            for spread, level in spreads:
+                relative = memo.get(spread, NO_FIELD)
+                if relative != NO_FIELD:
+                    deepest = max(deepest, level + relative)
+            memo[current] = deepest
+            continue
+        if current in memo:
+            continue
+        memo[current] = NO_FIELD
+        fragment = fragments.get(current)
+        if fragment is None:
+            continue
+        local[current] = _local_depth(fragment.selection_set)
+        pending.append((current, True))
+        pending.extend((spread, False) for spread, _ in reversed(local[current][1]))
     return memo[name]
 
 
@@ -90,7 +120,7 @@ def query_depth(
 ) -> int:
     """graphql-php's ``QueryDepth``: root fields are level 0 and only fields that have a
     selection set count."""
-    return max(0, _deepest(operation.selection_set, 0, fragments, {}))
+    return max(0, _deepest(operation.selection_set, fragments, {}))
 
 
 @lru_cache(maxsize=16)
@@ -106,7 +136,7 @@ def _depth_rule(max_depth: int) -> type[ValidationRule]:
                 for d in self.context.document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
-            depth = max(0, _deepest(node.selection_set, 0, fragments, self.memo))
+            depth = max(0, _deepest(node.selection_set, fragments, self.memo))
             if depth > max_depth:
                 self.report_error(
                     GraphQLError(f"Max query depth should be {max_depth} but got {depth}.")

@@ -55,9 +55,15 @@ from extapi.graphql.messages import (
 from extapi.graphql.phpvalues import or_list, print_safe, print_safe_json, suggestion_list
 from extapi.graphql.scalars import TOTARA_SCALARS
 
-__all__ = ["coerce_variables"]
+__all__ = ["coerce_variables", "MAX_VARIABLE_NESTING"]
 
 MAX_INT, MIN_INT = 2**31 - 1, -(2**31)
+# Lists and objects nested in one variable value: deeper than any input type of the schema.
+MAX_VARIABLE_NESTING = 64
+TOO_DEEP = (
+    'Variable "${name}" got invalid value: it nests lists and objects more than '
+    f"{MAX_VARIABLE_NESTING} levels deep."
+)
 _PHP_INT_KEY = re.compile(r"^(0|-?[1-9][0-9]*)$")
 Path = tuple[str | int, ...]
 
@@ -87,9 +93,27 @@ def coerce_variables(
         elif inputs.get(name) is None and isinstance(type_, GraphQLNonNull):
             template = NON_NULL_VARIABLE if name in inputs else REQUIRED_VARIABLE
             errors.append(GraphQLError(template.format(name=name, type=type_), definition))
+        elif name in inputs and _nests_deeper(inputs[name], MAX_VARIABLE_NESTING):
+            # Coercing and printing such a value would recurse once per level; no input type
+            # of the schema nests this deep, so the value could only be refused anyway.
+            errors.append(GraphQLError(TOO_DEEP.format(name=name), definition))
         elif name in inputs:
             _coerce_one(name, inputs[name], type_, definition, values, errors)
     return values, errors
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels in ``value``."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if not isinstance(current, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _coerce_one(

@@ -105,6 +105,18 @@ class ComplexityCounter:
         self._budget = time_budget
         self._deadline = None if time_budget is None else time.monotonic() + time_budget
 
+    @property
+    def remaining(self) -> int:
+        """Points still to spend before the limit."""
+        return max(0, self.max_complexity - self.points)
+
+    def exceeded(self) -> ClientSafeError:
+        """Totara's error for a request over its complexity limit."""
+        return ClientSafeError(
+            f"Query complexity exceeded maximum allowed complexity of {self.max_complexity}.",
+            category=CATEGORY,
+        )
+
     def resolve(
         self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo, **args: Any
     ) -> Any:
@@ -113,11 +125,7 @@ class ComplexityCounter:
             points = self.points + cost
             self.points = points
             if points > self.max_complexity:
-                raise ClientSafeError(
-                    "Query complexity exceeded maximum allowed complexity of "
-                    f"{self.max_complexity}.",
-                    category=CATEGORY,
-                )
+                raise self.exceeded()
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise ClientSafeError(
                 f"Execution time budget of {self._budget:g} seconds exceeded.",

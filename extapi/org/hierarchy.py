@@ -29,12 +29,7 @@ from sqlalchemy import (
 from extapi.dates import parse_date_input
 from extapi.db.tables import hierarchy_frameworks, hierarchy_items, hierarchy_types, job_assignments
 from extapi.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from extapi.pagination import (
-    Page,
-    finish_page,
-    page_request,
-    paged,
-)
+from extapi.pagination import ALL, Page, Wanted, page_request, read_page
 from extapi.people.user_changes import Actor
 
 __all__ = [
@@ -244,18 +239,25 @@ def _filters(actor: Actor, kind: Kind, filters: Mapping[str, Any] | None) -> lis
     return conditions
 
 
-def list_items(conn: Connection, actor: Actor, kind: Kind, query: Mapping[str, Any] | None) -> Page:
-    """One page of the kind's items, filtered and sorted as the query asks."""
+def list_items(
+    conn: Connection,
+    actor: Actor,
+    kind: Kind,
+    query: Mapping[str, Any] | None,
+    wanted: Wanted = ALL,
+) -> Page:
+    """One page of the kind's items, filtered and sorted as the query asks; only what
+    ``wanted`` asks for is read (see :func:`extapi.pagination.read_page`)."""
     _require(actor, kind, "view")
     query = query or {}
     column, descending = _sort(query)
     request = page_request(query.get("pagination"), [column], descending)
     where = _filters(actor, kind, query.get("filters"))
     total = conn.execute(select(func.count()).select_from(hierarchy_items).where(*where))
-    page_query = paged(select(hierarchy_items).where(*where), _SORT_COLUMNS, request)
-    rows = conn.execute(page_query).mappings()
-    items, next_cursor = finish_page([dict(r) for r in rows], request)
-    return Page(items, int(total.scalar_one()), next_cursor)
+    items, next_cursor, cut = read_page(
+        conn, select(hierarchy_items).where(*where), _SORT_COLUMNS, request, wanted
+    )
+    return Page(items, int(total.scalar_one()), next_cursor, cut)
 
 
 # --- validating values ------------------------------------------------------------------------

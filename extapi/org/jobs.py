@@ -36,12 +36,7 @@ from extapi.org.job_input import (
     clean_input,
 )
 from extapi.org.job_references import AMBIGUOUS, Unresolved, job_assignment_row, user_row
-from extapi.pagination import (
-    Page,
-    finish_page,
-    page_request,
-    paged,
-)
+from extapi.pagination import ALL, Page, Wanted, page_request, read_page
 from extapi.people.scope import REFERENCE, reachable_users
 from extapi.people.user_changes import Actor
 
@@ -139,8 +134,11 @@ def _since(actor: Actor, filters: Mapping[str, Any] | None) -> list[ColumnElemen
     return [] if since is None else [ja.c.timemodified >= since]
 
 
-def list_job_assignments(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> Page:
-    """One page of the job assignments of live users.
+def list_job_assignments(
+    conn: Connection, actor: Actor, query: Mapping[str, Any] | None, wanted: Wanted = ALL
+) -> Page:
+    """One page of the job assignments of live users; only what ``wanted`` asks for is read
+    (see :func:`extapi.pagination.read_page`).
 
     A tenant caller sees its own tenant's; a system caller sees every tenant's, even with
     tenant isolation on (Totara filters this list by the caller's tenant only), which is the
@@ -158,11 +156,14 @@ def list_job_assignments(conn: Connection, actor: Actor, query: Mapping[str, Any
     joined = ja.join(users, users.c.id == ja.c.user_id)
     total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
     keys = [_SORT_KEYS[name].label(_KEY_PREFIX + name) for name in request.sort]
-    page_query = paged(select(ja, *keys).select_from(joined).where(*where), _SORT_KEYS, request)
-    rows = [dict(r) for r in conn.execute(page_query).mappings()]
-    key_rows = [{name: r.pop(_KEY_PREFIX + name) for name in request.sort} for r in rows]
-    page, next_cursor = finish_page(key_rows, request)
-    return Page(rows[: len(page)], int(total), next_cursor)
+    page_query = select(ja, *keys).select_from(joined).where(*where)
+    rows, next_cursor, cut = read_page(
+        conn, page_query, _SORT_KEYS, request, wanted, key_prefix=_KEY_PREFIX
+    )
+    for row in rows:
+        for name in request.sort:
+            del row[_KEY_PREFIX + name]
+    return Page(rows, int(total), next_cursor, cut)
 
 
 def find_job_assignment(

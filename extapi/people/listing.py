@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 from extapi.dates import parse_date_input
 from extapi.db.tables import users
 from extapi.errors import CodingError, PermissionDenied, ValidationError
-from extapi.pagination import Page, decode_cursor, finish_page, page_request, paged
+from extapi.pagination import ALL, Page, Wanted, decode_cursor, page_request, read_page
 from extapi.people.scope import LIST, reachable_users
 from extapi.people.user_changes import Actor
 
@@ -72,8 +72,11 @@ def _filters(actor: Actor, filters: Mapping[str, Any] | None) -> list[Any]:
     return conditions
 
 
-def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) -> Page:
-    """One page of users, checked in Totara's order: sort shape, cursor, rights, columns."""
+def list_users(
+    conn: Connection, actor: Actor, query: Mapping[str, Any] | None, wanted: Wanted = ALL
+) -> Page:
+    """One page of users, checked in Totara's order: sort shape, cursor, rights, columns.
+    Only what ``wanted`` asks for is read (see :func:`extapi.pagination.read_page`)."""
     query = query or {}
     element = _sort_element(query.get("sort"))
     cursor = decode_cursor(query.get("pagination"))
@@ -85,7 +88,7 @@ def list_users(conn: Connection, actor: Actor, query: Mapping[str, Any] | None) 
         *_filters(actor, query.get("filters")),
     ]
     total = conn.execute(select(func.count()).select_from(users).where(*where)).scalar_one()
-    page_query = paged(select(users).where(*where), _COLUMNS, request)
-    rows = [dict(r) for r in conn.execute(page_query).mappings()]
-    items, next_cursor = finish_page(rows, request)
-    return Page(items, int(total), next_cursor)
+    items, next_cursor, cut = read_page(
+        conn, select(users).where(*where), _COLUMNS, request, wanted
+    )
+    return Page(items, int(total), next_cursor, cut)

@@ -7,12 +7,27 @@ from __future__ import annotations
 import json
 import re
 
-from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, Source, SourceLocation
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    ListValueNode,
+    ObjectValueNode,
+    SelectionSetNode,
+    Source,
+    SourceLocation,
+    TypeNode,
+)
 from graphql.language import Token, TokenKind
 from graphql.language.lexer import Lexer
 from graphql.language.parser import Parser
 
-__all__ = ["PhpParser", "parse_document"]
+__all__ = ["PhpParser", "parse_document", "parse_counting", "MAX_NESTING", "TOO_DEEP"]
+
+# Lists, input objects, selection sets and list types nested in one another: far beyond any
+# real query, well within what the recursive parser, validation and execution can take.
+MAX_NESTING = 64
+TOO_DEEP = f"Document nests lists, objects or selections more than {MAX_NESTING} levels deep."
 
 
 def _describe(token: Token) -> str:
@@ -173,11 +188,47 @@ def _lexer_error(source: Source, position: int, text: str) -> GraphQLSyntaxError
 
 
 class PhpParser(Parser):
-    """graphql-core's parser with graphql-php's token descriptions and lexer messages."""
+    """graphql-core's parser with graphql-php's token descriptions and lexer messages.
+
+    The parser is recursive, so it also refuses a document that nests selection sets, list
+    or object values or list types more than :data:`MAX_NESTING` levels deep, before Python
+    runs out of stack. graphql-php would parse such a document and refuse it later (by its
+    depth limit, or as a wrong argument value); extapi answers a syntax error instead.
+    """
 
     def __init__(self, source: str, max_tokens: int | None = None) -> None:
         super().__init__(source, no_location=False, max_tokens=max_tokens)
         self._lexer = _PhpLexer(self._lexer.source)
+        self._nesting = 0
+
+    def _enter(self) -> None:
+        self._nesting += 1
+        if self._nesting > MAX_NESTING:
+            raise _PhpSyntaxError(self._lexer.source, self._lexer.token.start, TOO_DEEP)
+
+    def parse_selection_set(self) -> SelectionSetNode:
+        self._enter()
+        node = super().parse_selection_set()
+        self._nesting -= 1
+        return node
+
+    def parse_list(self, is_const: bool) -> ListValueNode:
+        self._enter()
+        node = super().parse_list(is_const)
+        self._nesting -= 1
+        return node
+
+    def parse_object(self, is_const: bool) -> ObjectValueNode:
+        self._enter()
+        node = super().parse_object(is_const)
+        self._nesting -= 1
+        return node
+
+    def parse_type_reference(self) -> TypeNode:
+        self._enter()
+        node = super().parse_type_reference()
+        self._nesting -= 1
+        return node
 
     def expect_token(self, kind: TokenKind) -> Token:
         token = self._lexer.token
@@ -201,8 +252,15 @@ class PhpParser(Parser):
 
 def parse_document(text: str, max_tokens: int | None = None) -> DocumentNode:
     """Parse ``text``; a syntax error carries graphql-php's description."""
+    return parse_counting(text, max_tokens)[0]
+
+
+def parse_counting(text: str, max_tokens: int | None) -> tuple[DocumentNode, int]:
+    """:func:`parse_document`, also telling how many tokens the document holds (counted only
+    when ``max_tokens`` is given)."""
+    parser = PhpParser(text, max_tokens)
     try:
-        return PhpParser(text, max_tokens).parse_document()
+        return parser.parse_document(), parser._token_counter
     except GraphQLSyntaxError as error:
         raise _php_lexer_error(error) from None
 

@@ -14,6 +14,7 @@ from graphql import GraphQLResolveInfo
 
 from extapi.graphql.formats import format_string_field, format_text
 from extapi.graphql.loaders import BatchLoader
+from extapi.graphql.paging import read_list
 from extapi.org import hierarchy
 from extapi.org.hierarchy import KIND_INFO, Kind
 
@@ -73,7 +74,9 @@ def _services(kind: Kind) -> dict[str, Callable[..., Any]]:
 
     def resolve_many(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> dict[str, Any]:
         ctx = _context(info)
-        page = hierarchy.list_items(ctx.conn, ctx.actor, kind, query)
+        page = read_list(
+            info, lambda wanted: hierarchy.list_items(ctx.conn, ctx.actor, kind, query, wanted)
+        )
         _prime(info, page.items)
         return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
 

@@ -15,6 +15,7 @@ from graphql import GraphQLResolveInfo
 from extapi.dates import format_date
 from extapi.graphql.formats import format_string_field, format_text
 from extapi.graphql.loaders import BatchLoader
+from extapi.graphql.paging import read_list
 from extapi.org import hierarchy, jobs
 
 __all__ = ["RESOLVERS", "announce", "jobs_of_users_loader"]
@@ -110,7 +111,9 @@ def _forget(info: GraphQLResolveInfo, job_id: int) -> None:
 # --- queries and mutations --------------------------------------------------------------------
 def resolve_list(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> dict[str, Any]:
     ctx = info.context
-    page = jobs.list_job_assignments(ctx.conn, ctx.actor, query)
+    page = read_list(
+        info, lambda wanted: jobs.list_job_assignments(ctx.conn, ctx.actor, query, wanted)
+    )
     announce(info, page.items)
     return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
 

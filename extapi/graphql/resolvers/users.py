@@ -11,6 +11,7 @@ from extapi.access.principal import has_capability
 from extapi.dates import format_date
 from extapi.graphql.formats import format_cleaned, format_text
 from extapi.graphql.loaders import BatchLoader
+from extapi.graphql.paging import read_list
 from extapi.graphql.php_text import clean_string
 from extapi.graphql.resolvers.jobs import jobs_of_users_loader
 from extapi.people import listing, profile_fields, rules, user_changes
@@ -62,7 +63,7 @@ def _custom_fields(info: GraphQLResolveInfo) -> BatchLoader[list[dict[str, Any]]
 # --- queries and mutations --------------------------------------------------------------------
 def resolve_users(_root: Any, info: GraphQLResolveInfo, query: Any = None) -> dict[str, Any]:
     ctx = _context(info)
-    page = listing.list_users(ctx.conn, ctx.actor, query)
+    page = read_list(info, lambda wanted: listing.list_users(ctx.conn, ctx.actor, query, wanted))
     ids = [int(u["id"]) for u in page.items]
     _custom_fields(info).expect(ids)
     _role_holders(info).expect(ids)
