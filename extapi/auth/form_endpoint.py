@@ -14,6 +14,7 @@ import orjson
 from extapi.auth.client_auth import parse_form
 from extapi.auth.oauth_errors import AccessDenied, InvalidRequest, OAuthError
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, read_body, send_bytes
+from extapi.ops.note import note_of
 from extapi.runtime import Runtime
 
 __all__ = [
@@ -58,21 +59,37 @@ class FormEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
+            self.answered(scope, InvalidRequest.error)
             await send_error(send, InvalidRequest(self.only_post), 405, [(b"allow", b"POST")])
             return
         try:
             body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
             form = parse_form(body, header(scope, b"content-type"))
             payload = self.handle(scope, form, header(scope, b"authorization"))
-            await send_bytes(send, 200, orjson.dumps(payload), NO_STORE)
         except BodyTooLarge as exc:
+            self.answered(scope, InvalidRequest.error)
             await send_error(send, InvalidRequest(str(exc)), 413)
+            return
         except OAuthError as exc:
+            self.answered(scope, exc.error)
             challenge = [(b"www-authenticate", _CHALLENGE)] if exc.status == 401 else []
             await send_error(send, exc, exc.status, challenge)
+            return
+        except Exception:
+            self.answered(scope, "server_error")
+            raise
+        self.answered(scope, None)
+        await send_bytes(send, 200, orjson.dumps(payload), NO_STORE)
 
     def handle(self, scope: Scope, form: dict[str, str], authorization: str | None) -> Any:
         raise NotImplementedError
+
+    def answered(self, scope: Scope, error: str | None) -> None:
+        """How the request ended: None, or the OAuth error code sent (``server_error`` for a
+        crash). Noted for the request's log line; subclasses may count it."""
+        note = note_of(scope)
+        if note is not None and error is not None:
+            note.error = error
 
 
 async def send_error(

@@ -12,6 +12,8 @@ from extapi.auth.oauth_errors import (
 )
 from extapi.auth.tokens import issue_token, token_lifetime
 from extapi.http import Scope
+from extapi.ops.metrics import GRANTED
+from extapi.ops.note import note_of
 
 __all__ = ["TokenEndpoint", "GRANT_TYPE", "KNOWN_SCOPES"]
 
@@ -44,7 +46,11 @@ class TokenEndpoint(FormEndpoint):
                 raise InvalidRequest("Check the `grant_type` parameter")
             if form["grant_type"] != GRANT_TYPE:
                 raise UnsupportedGrantType()
-            row = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
+            claimed = credentials(form, authorization)
+            row = authenticate_client(conn, runtime.hasher, claimed)
+            note = note_of(scope)
+            if note is not None:  # proven now: the request's log line may name the client
+                note.client_id = claimed.client_id
             granted = check_scope(form.get("scope"))
             lifetime = token_lifetime(int(row.default_token_expiry_time), site)
             issued = issue_token(conn, runtime.hasher, int(row.id), lifetime, granted)
@@ -53,3 +59,10 @@ class TokenEndpoint(FormEndpoint):
             "expires_in": issued.expires_in,
             "access_token": issued.access_token,
         }
+
+    def answered(self, scope: Scope, error: str | None) -> None:
+        """Counts every grant and failed grant in the metrics."""
+        super().answered(scope, error)
+        metrics = self.runtime.metrics
+        if metrics is not None:
+            metrics.token_grant(error or GRANTED)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-__all__ = ["migrate", "needs_migration"]
+__all__ = ["migrate", "needs_migration", "head_revision", "database_revision"]
 
 _HERE = Path(__file__).parent / "migrations"
 
@@ -35,3 +36,16 @@ def migrate(engine: Engine) -> bool:
         return False
     command.upgrade(_alembic_config(engine), "head")
     return True
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest revision of the code's migrations."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_HERE))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def database_revision(conn: Connection) -> str | None:
+    """The revision the database records (None before the first migration)."""
+    return MigrationContext.configure(conn).get_current_revision()

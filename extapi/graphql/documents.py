@@ -7,7 +7,7 @@ limit), so a settings change can never serve a stale verdict.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
@@ -19,13 +19,17 @@ from graphql import (
 )
 
 from extapi.graphql.messages import parse_document, validation_message
+from extapi.graphql.roots import root_field_names, root_label
 from extapi.graphql.validation import rules_for, strip_suggestions
 from extapi.limits.guards import GuardLimits, guard_rules
+from extapi.ops.metrics import Metrics
 
 __all__ = ["CheckedDocument", "DocumentCache"]
 
 MAX_TOKENS = 10_000
 GUARDS = GuardLimits()
+# Operation names remembered per document with their metrics label (names are the client's).
+LABELS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class CheckedDocument:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     parsed: DocumentNode | None = None
+    # The metrics label of each operation name asked for (see root_label), worked out once.
+    labels: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
 
     def is_mutation(self, operation_name: str | None) -> bool:
         if self.document is None:
@@ -43,11 +49,23 @@ class CheckedDocument:
         operation = get_operation_ast(self.document, operation_name)
         return operation is not None and operation.operation == OperationType.MUTATION
 
+    def root_label(self, operation_name: str | None, known: frozenset[str]) -> str:
+        """The metrics' label of the operation ``operation_name`` picks (see
+        :mod:`extapi.graphql.roots`); ``known`` is the schema's root field names."""
+        label = self.labels.get(operation_name)
+        if label is None:
+            label = root_label(self.document, operation_name, known)
+            if len(self.labels) < LABELS_KEPT:
+                self.labels[operation_name] = label
+        return label
+
 
 class DocumentCache:
-    def __init__(self, schema: GraphQLSchema, size: int = 512) -> None:
+    def __init__(self, schema: GraphQLSchema, size: int = 512, metrics: Metrics | None = None):
         self.schema = schema
         self.size = size
+        self.metrics = metrics
+        self.root_fields = root_field_names(schema)
         self._entries: OrderedDict[tuple[str, bool, int], CheckedDocument] = OrderedDict()
 
     def get(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:
@@ -55,11 +73,15 @@ class DocumentCache:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
+            if self.metrics is not None:
+                self.metrics.cache_hit()
             return entry
         entry = self._check(query, introspection, max_depth)
         self._entries[key] = entry
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
+        if self.metrics is not None:
+            self.metrics.cache_miss(len(self._entries))
         return entry
 
     def _check(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument:

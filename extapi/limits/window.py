@@ -20,8 +20,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
 
@@ -71,13 +71,15 @@ class Verdict:
     ``rates`` holds each budget's rate after the operation, in the order the budgets were
     given. ``retry_after`` is 0 when allowed, else the whole seconds until the first budget
     that blocked would have room for one point. ``reset_after`` is the seconds until the first
-    budget's current window rotates.
+    budget's current window rotates. ``blocked`` is the index of that first blocking budget
+    (-1 when allowed).
     """
 
     allowed: bool
     rates: tuple[int, ...]
     retry_after: int
     reset_after: int
+    blocked: int = field(default=-1, compare=False)
 
     def remaining(self, i: int, limit: int) -> int:
         """Points left under ``limit`` for the ``i``-th budget (never negative)."""
@@ -151,6 +153,7 @@ def _verdict(
 ) -> Verdict:
     """Build the verdict; when refused, ``readings`` are the untouched windows."""
     retry_after = 0
+    blocking = -1
     if not allowed:
         blocking = next(i for i, r in enumerate(readings) if _blocks(r, budgets[i].limit, need))
         retry_after = _retry_after(readings[blocking], budgets[blocking].limit)
@@ -159,6 +162,7 @@ def _verdict(
         rates=tuple(r.rate for r in readings),
         retry_after=retry_after,
         reset_after=_reset_after(readings[0]) if readings else 0,
+        blocked=blocking,
     )
 
 
@@ -333,11 +337,20 @@ class RedisWindowStore:
     open: it allows the request, reports rates of 0, counts the miss in ``failures`` and logs
     a warning at most every 30 seconds. After a failure it leaves Redis alone for
     ``cooldown`` seconds (so a dead server costs one timeout, not one per request), then tries
-    again; nothing needs restarting when Redis returns.
+    again; nothing needs restarting when Redis returns. ``on_failure`` is called once per
+    operation allowed unchecked (the metrics count them).
     """
 
-    def __init__(self, url: str, *, prefix: str = REDIS_PREFIX, cooldown: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = REDIS_PREFIX,
+        cooldown: float = 1.0,
+        on_failure: Callable[[], None] | None = None,
+    ) -> None:
         self.failures = 0
+        self._on_failure = on_failure
         self._prefix = prefix
         self._cooldown = cooldown
         self._pool = redis.ConnectionPool.from_url(
@@ -385,6 +398,8 @@ class RedisWindowStore:
 
     def _fail_open(self, budgets: Sequence[Budget], error: Exception | None) -> Verdict:
         """Count the miss, warn now and then, and allow the operation."""
+        if self._on_failure is not None:
+            self._on_failure()
         with self._state_lock:
             self.failures += 1
             self._failing = True
@@ -414,8 +429,12 @@ class RedisWindowStore:
             log.info("Rate limiting is enforced again: Redis answered")
 
 
-def open_window_store(redis_url: str | None, prefix: str = REDIS_PREFIX) -> WindowStore:
+def open_window_store(
+    redis_url: str | None,
+    prefix: str = REDIS_PREFIX,
+    on_failure: Callable[[], None] | None = None,
+) -> WindowStore:
     """A Redis-backed store when a URL is given, else one in process memory."""
     if redis_url:
-        return RedisWindowStore(redis_url, prefix=prefix)
+        return RedisWindowStore(redis_url, prefix=prefix, on_failure=on_failure)
     return MemoryWindowStore()
