@@ -24,6 +24,7 @@ from extapi.config import Config, load_config
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
 from extapi.http import Receive, Scope, Send
+from extapi.ops.logs import flush_request_lines
 from extapi.ops.observe import Observer
 from extapi.ops.readiness import Readiness
 from extapi.ops.scrapers import metrics_endpoint
@@ -81,6 +82,7 @@ class ExtapiApp:
             async with request_log_lifespan(self.runtime):
                 yield
         finally:
+            flush_request_lines()
             self.readiness.close()
             if self.runtime.metrics is not None:
                 self.runtime.metrics.process_done()

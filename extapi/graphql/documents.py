@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from graphql import (
     DocumentNode,
@@ -48,6 +49,13 @@ class CheckedDocument:
             return False
         operation = get_operation_ast(self.document, operation_name)
         return operation is not None and operation.operation == OperationType.MUTATION
+
+    @cached_property
+    def written_name(self) -> str | None:
+        """The name of the operation a request without ``operationName`` runs (the valid
+        document's only operation), None when it has no name or there is none."""
+        operation = None if self.document is None else get_operation_ast(self.document)
+        return None if operation is None or operation.name is None else operation.name.value
 
     def root_label(self, operation_name: str | None, known: frozenset[str]) -> str:
         """The metrics' label of the operation ``operation_name`` picks (see

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, get_operation_ast
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema
 
 from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
 from extapi.errors import AuthenticationError, ClientSafeError, ExtapiError
@@ -132,10 +132,16 @@ class Reply:
         """The metrics' operation label (extapi.graphql.roots): root fields, never names."""
         if self.ran is None:
             return NONE
+        checked, operations = self.ran
+        if len(operations) == 1:  # the usual request: no list to build
+            first = checked[0]
+            return (
+                INVALID if first is None else first.root_label(operations[0].operation_name, known)
+            )
         return request_label(
             [
                 INVALID if c is None else c.root_label(op.operation_name, known)
-                for c, op in zip(*self.ran, strict=True)
+                for c, op in zip(checked, operations, strict=True)
             ]
         )
 
@@ -298,6 +304,8 @@ class GraphQLEndpoint:
 def operation_names(checked: list[CheckedDocument | None], operations: list[Operation]) -> str:
     """The request log's label: each operation's name, as asked for or as written in its
     document, in order."""
+    if len(operations) == 1:
+        return operations[0].operation_name or _document_operation_name(checked[0])
     return ", ".join(
         op.operation_name or _document_operation_name(doc)
         for doc, op in zip(checked, operations, strict=True)
@@ -305,11 +313,8 @@ def operation_names(checked: list[CheckedDocument | None], operations: list[Oper
 
 
 def _document_operation_name(checked: CheckedDocument | None) -> str:
-    document = None if checked is None else checked.document
-    operation = None if document is None else get_operation_ast(document)
-    if operation is None or operation.name is None:
-        return ANONYMOUS
-    return operation.name.value
+    name = None if checked is None else checked.written_name
+    return ANONYMOUS if name is None else name
 
 
 # What the log notes for a request that raised instead of answering (uvicorn then sends 500).

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from extapi.ops.logs import JsonFormatter, TextFormatter, logging_config
+from extapi.ops.logs import JsonFormatter, TextFormatter, flush_request_lines, logging_config
 from extapi.ops.request_id import REQUEST_ID
 from tests.factories import TOKEN_PATH, fetch_token, graphql, make_api_client
 
@@ -39,11 +39,13 @@ def configure_logs() -> Iterator[Callable[[str], io.StringIO]]:
 
 def _lines(stream: io.StringIO) -> list[dict]:
     """The server's lines (the test client's own httpx lines left out)."""
+    flush_request_lines()  # the server writes them once its loop has served the request
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     return [line for line in lines if line["logger"] != "httpx"]
 
 
 def _text_lines(stream: io.StringIO) -> list[str]:
+    flush_request_lines()
     lines = stream.getvalue().splitlines()
     return [line for line in lines if " httpx: " not in line and '"logger":"httpx"' not in line]
 
@@ -178,3 +180,24 @@ def test_nothing_is_written_when_logging_is_not_set_up(http, capfd):
     http.get("/healthz")
     # then no access line is produced
     assert "extapi.access" not in capfd.readouterr().err
+
+
+def test_an_embedding_applications_own_handler_gets_records(http):
+    # given an application that sends extapi's request lines to a handler of its own
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("extapi.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        # when a request is served
+        http.get("/healthz", headers={"X-Request-Id": "own-1"})
+        flush_request_lines()
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
+    # then the handler got an ordinary record carrying the request's fields
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert (line["request_id"], line["path"], line["status"]) == ("own-1", "/healthz", 200)
+    assert line["message"] == "GET /healthz 200"
