@@ -245,23 +245,28 @@ class _RequestLines:
 
     def __init__(self) -> None:
         self._pending: deque[_Entry] = deque()
-        self._scheduled = False
+        self._scheduled: asyncio.AbstractEventLoop | None = None  # the loop that will flush
 
     def add(self, entry: _Entry) -> None:
         pending = self._pending
         pending.append(entry)
         if len(pending) >= MAX_PENDING:
             self.flush()
-        elif not self._scheduled:
-            self._scheduled = True
-            try:
-                asyncio.get_running_loop().call_later(FLUSH_DELAY_SECONDS, self.flush)
-            except RuntimeError:  # no event loop here: write at once
-                self.flush()
+            return
+        scheduled = self._scheduled
+        if scheduled is not None and not scheduled.is_closed():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop here: write at once
+            self.flush()
+            return
+        self._scheduled = loop
+        loop.call_later(FLUSH_DELAY_SECONDS, self.flush)
 
     def flush(self) -> None:
         # Cleared before the queue is read: a line queued meanwhile schedules another flush.
-        self._scheduled = False
+        self._scheduled = None
         pending = self._pending
         if not pending:
             return

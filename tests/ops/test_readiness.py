@@ -7,6 +7,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -21,6 +22,13 @@ from extapi.runtime import open_runtime
 from tests.conftest import REDIS_URL
 
 SECRET = "sekrit-password"
+
+
+def _report(readiness: Readiness) -> tuple[bool, dict]:
+    """Run the checks on an event loop of their own (in a thread: the test's own thread may
+    already run one, as browser tests leave)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, readiness.report()).result()
 
 
 def test_ready_when_the_database_answers_and_is_migrated(http):
@@ -132,7 +140,7 @@ def test_not_ready_when_the_database_cannot_be_reached():
     readiness = Readiness(Config(database_url="postgresql://unused"), engine)
     try:
         # when the checks run
-        ready, body = asyncio.run(readiness.report())
+        ready, body = _report(readiness)
     finally:
         readiness.close()
         engine.dispose()
@@ -151,8 +159,8 @@ def test_a_check_that_hangs_is_reported_after_the_timeout(sqlite_template, tmp_p
     readiness.check_database = lambda: release.wait() and {}  # type: ignore[method-assign]
     try:
         # when readiness is asked twice while it hangs
-        first = asyncio.run(readiness.report())
-        second = asyncio.run(readiness.report())
+        first = _report(readiness)
+        second = _report(readiness)
     finally:
         release.set()
         readiness.close()
