@@ -8,8 +8,9 @@ alternating rounds (budgets at their maximum, memory windows, the token cached):
 1. the GraphQL endpoint called directly: no request id, metrics or log line;
 2. the app (``ExtapiApp.__call__``) with metrics off and no log configured, as tests and
    embedding applications run it;
-3. the app with metrics on;
-4. the app with metrics on and a JSON log line per request, written to /dev/null.
+3. the app with metrics off and a JSON log line per request (written to /dev/null): what
+   ``extapi serve`` does by default;
+4. the app with metrics on and the JSON log line.
 
 The differences to the first are what the request id, the metrics and the log line add.
 Rounds are timed in CPU time of the thread (what a busy machine's other processes do not
@@ -131,7 +132,7 @@ def measure(runtime: Runtime, token: str, iterations: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {
         "endpoint alone": [],
         "app, metrics off, no log": [],
-        "app, metrics on": [],
+        "app, metrics off, JSON log line (serve's default)": [],
         "app, metrics on, JSON log line": [],
     }
     loop = asyncio.new_event_loop()

@@ -61,7 +61,10 @@ class ExtapiApp:
             INTROSPECTION_PATH: "introspect",
             METADATA_PATH: "metadata",
         }
-        self._routes = {path: (self.fast[path], label) for path, label in labels.items()}
+        # The GraphQL endpoint adds the request id to its answers itself (see Observer).
+        self._routes = {
+            path: (self.fast[path], label, path == GRAPHQL_PATH) for path, label in labels.items()
+        }
         self.observe = Observer(runtime.metrics)
         self.readiness = Readiness(runtime.config, runtime.engine)
         routes: list[BaseRoute] = [
@@ -114,7 +117,7 @@ class ExtapiApp:
         path = scope["path"]
         route = self._routes.get(path)
         if route is not None:
-            await self.observe(route[0], route[1], scope, receive, send)
+            await self.observe(route[0], route[1], scope, receive, send, route[2])
         else:
             await self.observe(self.pages, PAGE_LABELS.get(path, "pages"), scope, receive, send)
 

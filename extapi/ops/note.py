@@ -38,11 +38,13 @@ OTHER = "other"
 
 
 class RequestNote:
-    """``status`` is set as the answer starts; the rest by endpoints that know it."""
+    """``header`` is the ``X-Request-Id`` header every answer carries; ``status`` is set as
+    the answer starts; the rest by endpoints that know it."""
 
-    __slots__ = ("status", "operation", "outcome", "client_id", "names", "error")
+    __slots__ = ("header", "status", "operation", "outcome", "client_id", "names", "error")
 
-    def __init__(self) -> None:
+    def __init__(self, header: tuple[bytes, bytes]) -> None:
+        self.header = header
         self.status = 0
         self.operation = NONE
         self.outcome: str | None = None  # None: judged from the status
