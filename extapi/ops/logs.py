@@ -3,9 +3,10 @@ record, each carrying the id of the request it belongs to.
 
 ``extapi serve`` hands :func:`logging_config` to uvicorn, which applies it in every worker
 before the app starts; uvicorn's own access log stays off, since :func:`log_request` writes
-one line per request. With that configuration a request line goes straight to the
+one line per request. Request lines are queued and written in batches (see
+:class:`_RequestLines`); with that configuration they go straight to the
 :class:`LineHandler` (the logging module's record, handler and formatter steps cost several
-times the line itself); with any other configuration of ``extapi.access`` it is a record
+times the line itself), with any other configuration of ``extapi.access`` they are records
 like any other. Without configuration (tests, an application embedding extapi) the
 ``extapi.access`` logger is not enabled and no line is built.
 """
