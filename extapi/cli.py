@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging.config
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -85,25 +89,56 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     import uvicorn
 
     from extapi.demo import seed_demo
+    from extapi.ops.logs import logging_config
 
     config = _config()
+    # The same configuration is applied by uvicorn in every worker: one line per request
+    # from extapi, so uvicorn's own access log stays off.
+    log_config = logging_config(config.log_format)
+    logging.config.dictConfig(log_config)
     engine = open_database(config)
     if demo:
         with engine.begin() as conn:
             click.echo(seed_demo(conn, load_hasher(conn, config.secret_key), host, port))
     engine.dispose()
-    uvicorn.run(
-        "extapi.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http="httptools",
-        loop="uvloop",
-        access_log=False,
-        proxy_headers=False,
-        log_level="info",
-    )
+    with _shared_metrics(config, workers):
+        uvicorn.run(
+            "extapi.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http="httptools",
+            loop="uvloop",
+            access_log=False,
+            proxy_headers=False,
+            log_level="info",
+            log_config=log_config,
+        )
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def _shared_metrics(config: Config, workers: int) -> Iterator[None]:
+    """With metrics on and several workers, each worker writes its figures to files in a
+    private folder that any of them reads back when scraped (prometheus-client's multiprocess
+    mode). The folder is made before the workers start and removed when the server stops."""
+    if config.metrics is None or workers == 1:
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="extapi-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
 
 
 @cli.command()

@@ -6,6 +6,7 @@ database instead; see :mod:`extapi.settings.site`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from extapi.addresses import address_list
 from extapi.errors import ConfigError, ValidationError
 
-__all__ = ["Config", "load_config"]
+__all__ = ["Config", "load_config", "Network", "LOG_FORMATS"]
 
 DEFAULT_DATABASE_URL = "sqlite:///extapi.db"
+LOG_FORMATS = ("json", "text")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     # Estimated bytes of parsed documents each worker keeps (extapi.graphql.documents).
     document_cache_bytes: int = 32 * 1024 * 1024
+    # Who may read /metrics: None (EXTAPI_METRICS=off: no such page, nothing is counted) or
+    # the networks whose direct peers may scrape it.
+    metrics: tuple[Network, ...] | None = None
+    # How `extapi serve` writes its log on stderr: "json" (one object a line) or "text".
+    log_format: str = "json"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -81,6 +89,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         document_cache_bytes=_int(
             env, "EXTAPI_DOCUMENT_CACHE_BYTES", Config.document_cache_bytes, minimum=0
         ),
+        metrics=_metrics(env),
+        log_format=_log_format(env),
     )
 
 
@@ -114,3 +124,30 @@ def _backend(env: Mapping[str, str]) -> str:
     if backend == "redis" and not env.get("EXTAPI_REDIS_URL"):
         raise ConfigError("EXTAPI_RATE_LIMIT_BACKEND=redis needs EXTAPI_REDIS_URL")
     return backend
+
+
+def _metrics(env: Mapping[str, str]) -> tuple[Network, ...] | None:
+    """``off`` (or unset), else a comma-separated list of addresses and CIDR networks."""
+    raw = (env.get("EXTAPI_METRICS") or "").strip()
+    if raw == "" or raw.lower() == "off":
+        return None
+    networks = []
+    for item in raw.split(","):
+        item = item.strip()
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                "EXTAPI_METRICS must be off or a comma-separated list of IP addresses and "
+                f"networks (such as 127.0.0.1, 10.0.0.0/8, ::1), got {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("EXTAPI_LOG_FORMAT") or "json").strip().lower()
+    if raw not in LOG_FORMATS:
+        raise ConfigError(
+            f"EXTAPI_LOG_FORMAT must be json or text, got {env.get('EXTAPI_LOG_FORMAT')!r}"
+        )
+    return raw

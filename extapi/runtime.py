@@ -13,6 +13,7 @@ from extapi.db.engine import make_engine
 from extapi.db.hot import HotReader
 from extapi.db.migrate import migrate
 from extapi.limits.window import WindowStore, open_window_store
+from extapi.ops.metrics import Metrics
 from extapi.requestlog.buffer import RequestLog, open_request_log
 from extapi.settings.site import SiteSettings, ensure_theme_revision, load_site_settings
 
@@ -41,10 +42,13 @@ class Runtime:
         self.trusted_proxies = address_list(config.trusted_proxies)
         self.reader = HotReader(engine)
         self.tokens = TokenGate(self.reader, hasher)
+        # Prometheus metrics, only when something may read them (EXTAPI_METRICS).
+        self.metrics: Metrics | None = None if config.metrics is None else Metrics()
         self.windows: WindowStore | None = None
         if config.rate_limit_backend != "off":
             redis_url = config.redis_url if config.rate_limit_backend == "redis" else None
-            self.windows = open_window_store(redis_url, config.redis_prefix)
+            on_failure = None if self.metrics is None else self.metrics.store_error
+            self.windows = open_window_store(redis_url, config.redis_prefix, on_failure)
         self.request_log: RequestLog = open_request_log(config, engine)
         self._revision = -1
         self._settings = SiteSettings()

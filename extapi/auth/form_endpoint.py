@@ -23,6 +23,7 @@ from extapi.auth.client_auth import (
 )
 from extapi.auth.oauth_errors import AccessDenied, InvalidRequest, OAuthError, UnauthorizedClient
 from extapi.http import BodyTooLarge, Receive, Scope, Send, header, read_body, send_bytes
+from extapi.ops.note import note_of
 from extapi.requestlog.outcomes import IP_NOT_ALLOWED
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings
@@ -72,6 +73,7 @@ class FormEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
+            self.answered(scope, InvalidRequest.error)
             await send_error(send, InvalidRequest(self.only_post), 405, [(b"allow", b"POST")])
             return
         started = time.perf_counter()
@@ -79,14 +81,22 @@ class FormEndpoint:
             body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
             form = parse_form(body, header(scope, b"content-type"))
             payload = self.handle(scope, form, header(scope, b"authorization"))
-            await send_bytes(send, 200, orjson.dumps(payload), NO_STORE)
         except BodyTooLarge as exc:
+            self.answered(scope, InvalidRequest.error)
             await send_error(send, InvalidRequest(str(exc)), 413)
+            return
         except OAuthError as exc:
             if isinstance(exc, UnauthorizedClient):
                 self._log_refusal(exc, started)
+            self.answered(scope, exc.error)
             challenge = [(b"www-authenticate", _CHALLENGE)] if exc.status == 401 else []
             await send_error(send, exc, exc.status, challenge)
+            return
+        except Exception:
+            self.answered(scope, "server_error")
+            raise
+        self.answered(scope, None)
+        await send_bytes(send, 200, orjson.dumps(payload), NO_STORE)
 
     def handle(self, scope: Scope, form: dict[str, str], authorization: str | None) -> Any:
         raise NotImplementedError
@@ -102,7 +112,11 @@ class FormEndpoint:
         """The client the request's credentials prove, allowed to call from its address; its
         credentials row. Raises InvalidClient, or UnauthorizedClient for the address."""
         runtime = self.runtime
-        row = authenticate_client(conn, runtime.hasher, credentials(form, authorization))
+        claimed = credentials(form, authorization)
+        row = authenticate_client(conn, runtime.hasher, claimed)
+        note = note_of(scope)
+        if note is not None:  # proven now: the request's log line may name the client
+            note.client_id = claimed.client_id
         check_client_address(row, scope, runtime.trusted_proxies, site.response_debug, self.what)
         return row
 
@@ -117,6 +131,13 @@ class FormEndpoint:
             duration_ms,
             int(time.time()),
         )
+
+    def answered(self, scope: Scope, error: str | None) -> None:
+        """How the request ended: None, or the OAuth error code sent (``server_error`` for a
+        crash). Noted for the request's log line; subclasses may count it."""
+        note = note_of(scope)
+        if note is not None and error is not None:
+            note.error = error
 
 
 async def send_error(

@@ -11,6 +11,7 @@ from extapi.auth.oauth_errors import (
 )
 from extapi.auth.tokens import issue_token, token_lifetime
 from extapi.http import Scope
+from extapi.ops.metrics import GRANTED
 
 __all__ = ["TokenEndpoint", "GRANT_TYPE", "KNOWN_SCOPES"]
 
@@ -53,3 +54,10 @@ class TokenEndpoint(FormEndpoint):
             "expires_in": issued.expires_in,
             "access_token": issued.access_token,
         }
+
+    def answered(self, scope: Scope, error: str | None) -> None:
+        """Counts every grant and failed grant in the metrics."""
+        super().answered(scope, error)
+        metrics = self.runtime.metrics
+        if metrics is not None:
+            metrics.token_grant(error or GRANTED)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from graphql import (
     DocumentNode,
@@ -29,8 +30,10 @@ from graphql import (
 from extapi.graphql.deprecations import Deprecated, DeprecationIndex
 from extapi.graphql.messages import validation_message
 from extapi.graphql.messages.syntax import parse_counting
+from extapi.graphql.roots import root_field_names, root_label
 from extapi.graphql.validation import rules_for, strip_suggestions
 from extapi.limits.guards import GuardLimits, guard_rules
+from extapi.ops.metrics import Metrics
 
 __all__ = ["CheckedDocument", "DocumentCache", "DEFAULT_MAX_BYTES"]
 
@@ -40,6 +43,8 @@ DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 TOKEN_BYTES = 640
 ENTRY_BYTES = 16 * 1024
 LARGEST_SHARE = 1 / 8
+# Operation names remembered per document with their metrics label (names are the client's).
+LABELS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class CheckedDocument:
     errors: tuple[GraphQLError, ...]
     parsed: DocumentNode | None = None
     deprecated: Deprecated = field(default_factory=dict)
+    # The metrics label of each operation name asked for (see root_label), worked out once.
+    labels: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
 
     def is_mutation(self, operation_name: str | None) -> bool:
         if self.document is None:
@@ -59,16 +66,40 @@ class CheckedDocument:
         operation = get_operation_ast(self.document, operation_name)
         return operation is not None and operation.operation == OperationType.MUTATION
 
+    @cached_property
+    def written_name(self) -> str | None:
+        """The name of the operation a request without ``operationName`` runs (the valid
+        document's only operation), None when it has no name or there is none."""
+        operation = None if self.document is None else get_operation_ast(self.document)
+        return None if operation is None or operation.name is None else operation.name.value
+
+    def root_label(self, operation_name: str | None, known: frozenset[str]) -> str:
+        """The metrics' label of the operation ``operation_name`` picks (see
+        :mod:`extapi.graphql.roots`); ``known`` is the schema's root field names."""
+        label = self.labels.get(operation_name)
+        if label is None:
+            label = root_label(self.document, operation_name, known)
+            if len(self.labels) < LABELS_KEPT:
+                self.labels[operation_name] = label
+        return label
+
 
 class DocumentCache:
     """Checked documents by (text, introspection, depth limit), at most ``max_bytes`` of them
     by estimate, least recently used evicted first."""
 
-    def __init__(self, schema: GraphQLSchema, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.schema = schema
         self.max_bytes = max_bytes
         self.bytes = 0
+        self.metrics = metrics
         self.deprecations = DeprecationIndex(schema)
+        self.root_fields = root_field_names(schema)
         self._entries: OrderedDict[tuple[str, bool, int], CheckedDocument] = OrderedDict()
         self._sizes: dict[tuple[str, bool, int], int] = {}
 
@@ -84,6 +115,8 @@ class DocumentCache:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
+            if self.metrics is not None:
+                self.metrics.cache_hit()
             return entry
         entry, tokens = self._check(query, introspection, max_depth)
         size = len(query) + tokens * TOKEN_BYTES + ENTRY_BYTES
@@ -94,6 +127,8 @@ class DocumentCache:
             while self.bytes > self.max_bytes:
                 oldest, _ = self._entries.popitem(last=False)
                 self.bytes -= self._sizes.pop(oldest)
+        if self.metrics is not None:
+            self.metrics.cache_miss(len(self._entries))
         return entry
 
     def _check(

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, get_operation_ast
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema
 
 from extapi.auth.allow_lists import Refusal, address_refusal
 from extapi.auth.tokens import ApiCaller, TokenLookup, authenticate
@@ -25,6 +25,7 @@ from extapi.graphql.request import (
     has_nul,
     parse_operations,
 )
+from extapi.graphql.roots import request_label
 from extapi.http import (
     BodyTooLarge,
     Receive,
@@ -39,6 +40,7 @@ from extapi.http import (
 from extapi.limits.cost import ComplexityCounter
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
 from extapi.limits.window import Budget, Verdict
+from extapi.ops.note import INVALID, NONE, note_of
 from extapi.requestlog.buffer import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, SUCCESS
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings
@@ -109,11 +111,11 @@ Ran = tuple[list[CheckedDocument | None], list[Operation]]
 
 
 class Reply:
-    """A finished response: status, JSON document, extra headers; and for the request log,
-    what ran (the checked documents and operations), their complexity and whether any result
-    carried errors."""
+    """A finished response: status, JSON document, extra headers; and for the request log
+    and the metrics, what ran (the checked documents and operations), their complexity,
+    whether any result carried errors, and the authenticated client."""
 
-    __slots__ = ("status", "payload", "headers", "ran", "points", "failed")
+    __slots__ = ("status", "payload", "headers", "ran", "points", "failed", "client_id")
 
     def __init__(self, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None):
         self.status = status
@@ -122,6 +124,7 @@ class Reply:
         self.ran: Ran | None = None
         self.points = 0
         self.failed = False
+        self.client_id: str | None = None
 
     def noted(self, ran: Ran | None, points: int, failed: bool) -> Reply:
         self.ran, self.points, self.failed = ran, points, failed
@@ -133,12 +136,37 @@ class Reply:
             return SERVER_ERROR if self.status >= 500 else INVALID_REQUEST
         return operation_names(*self.ran)
 
+    def outcome(self) -> str:
+        """The request log's outcome: a 429, any error in the answer, or success."""
+        if self.status == 429:
+            return RATE_LIMITED
+        return ERROR if self.failed or self.status >= 400 else SUCCESS
+
+    def operation_label(self, known: frozenset[str]) -> str:
+        """The metrics' operation label (extapi.graphql.roots): root fields, never names."""
+        if self.ran is None:
+            return NONE
+        checked, operations = self.ran
+        if len(operations) == 1:  # the usual request: no list to build
+            first = checked[0]
+            return (
+                INVALID if first is None else first.root_label(operations[0].operation_name, known)
+            )
+        return request_label(
+            [
+                INVALID if c is None else c.root_label(op.operation_name, known)
+                for c, op in zip(checked, operations, strict=True)
+            ]
+        )
+
 
 class GraphQLEndpoint:
     def __init__(self, runtime: Runtime, schema: GraphQLSchema) -> None:
         self.runtime = runtime
         self.schema = schema
-        self.documents = DocumentCache(schema, runtime.config.document_cache_bytes)
+        self.documents = DocumentCache(
+            schema, runtime.config.document_cache_bytes, metrics=runtime.metrics
+        )
         self.limiter = RateLimiter(runtime.windows)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -158,9 +186,9 @@ class GraphQLEndpoint:
                 reply = self.handle(scope, body, grj, arrived)
             except BodyTooLarge as exc:
                 reply = Reply(413, envelope([_safe(str(exc), "request")]))
-        await self._send(send, reply, grj)
+        await self._send(scope, send, reply, grj)
 
-    async def _send(self, send: Send, reply: Reply, grj: bool) -> None:
+    async def _send(self, scope: Scope, send: Send, reply: Reply, grj: bool) -> None:
         plain = isinstance(reply.payload, bytes)  # a refusal's bare text, not JSON
         headers = [
             (b"content-type", _PLAIN if plain else GRAPHQL_RESPONSE if grj else JSON),
@@ -168,6 +196,15 @@ class GraphQLEndpoint:
             (b"last-modified", http_date(time.time())),
             *reply.headers,
         ]
+        note = note_of(scope)
+        if note is not None:  # see extapi.ops.observe: this endpoint stamps its answers
+            headers.append(note.header)
+            note.status = reply.status
+            note.outcome = reply.outcome()
+            note.operation = reply.operation_label(self.documents.root_fields)
+            note.client_id = reply.client_id
+            if reply.client_id is not None:
+                note.names = reply.label
         body = reply.payload if plain else orjson.dumps(reply.payload)
         await send_bytes(send, reply.status, body, headers)
 
@@ -194,10 +231,11 @@ class GraphQLEndpoint:
         try:
             caller = authenticate(found, authorization is not None, now)
         except AuthenticationError as exc:
-            return _unauthenticated(exc, site, grj, meter, token is not None)
+            return _unauthenticated(exc, site, grj, meter, token is not None).noted(None, 0, True)
         if caller.allowed_ips is not None:  # costs nothing for a client without a list
             refused = self._check_address(scope, caller, site, now, started)
             if refused is not None:
+                refused.client_id = caller.client_id
                 return refused
         context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
         report = header(scope, REPORT_HEADER) is not None
@@ -212,6 +250,7 @@ class GraphQLEndpoint:
             context.close()
             if runtime.request_log.enabled:
                 self._log(caller, reply, now, started)
+        reply.client_id = caller.client_id
         return reply
 
     def _check_address(
@@ -237,17 +276,13 @@ class GraphQLEndpoint:
         return _refused_address(refusal)
 
     def _log(self, caller: ApiCaller, reply: Reply, now: int, started: float) -> None:
-        if reply.status == 429:
-            outcome = RATE_LIMITED
-        else:
-            outcome = ERROR if reply.failed or reply.status >= 500 else SUCCESS
         duration_ms = (time.perf_counter() - started) * 1000.0
         self.runtime.request_log.record(
             caller.client_pk,
             reply.label(),
             reply.points,
             reply.status,
-            outcome,
+            reply.outcome(),
             duration_ms,
             now,
         )
@@ -296,7 +331,7 @@ class GraphQLEndpoint:
             # afterwards if its cost does not fit (it changed nothing), saving a window read.
             verdict = self.limiter.precheck(budgets, time.time())
             if verdict is not None and not verdict.allowed:
-                return _too_many(budgets, verdict).noted(ran, 0, False)
+                return self._too_many(budgets, verdict).noted(ran, 0, False)
         counter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
@@ -318,7 +353,9 @@ class GraphQLEndpoint:
         points = counter.points
         verdict = self.limiter.settle(budgets, points, time.time(), mutation)
         if verdict is not None and not verdict.allowed:
-            return _too_many(budgets, verdict).noted(ran, points, False)
+            return self._too_many(budgets, verdict).noted(ran, points, False)
+        if self.runtime.metrics is not None:
+            self.runtime.metrics.points(points)
         extensions = _extensions(meter, points, deprecations)
         payloads = [_payload(o, level, extensions, not batch) for o in outcomes]
         headers = rate_headers(budgets, verdict) if report and verdict is not None else []
@@ -328,10 +365,20 @@ class GraphQLEndpoint:
         status = 400 if grj and outcomes[0].request_error else 200
         return Reply(status, payloads[0], headers).noted(ran, points, failed)
 
+    def _too_many(self, budgets: list[Budget], verdict: Verdict) -> Reply:
+        metrics = self.runtime.metrics
+        if metrics is not None and verdict.blocked >= 0:
+            metrics.rate_limited(budgets[verdict.blocked].key.partition(":")[0])
+        return Reply(
+            429, envelope([{"message": TOO_MANY_REQUESTS}]), retry_headers(budgets, verdict)
+        )
+
 
 def operation_names(checked: list[CheckedDocument | None], operations: list[Operation]) -> str:
     """The request log's label: each operation's name, as asked for or as written in its
     document, in order."""
+    if len(operations) == 1:
+        return operations[0].operation_name or _document_operation_name(checked[0])
     return ", ".join(
         op.operation_name or _document_operation_name(doc)
         for doc, op in zip(checked, operations, strict=True)
@@ -339,19 +386,12 @@ def operation_names(checked: list[CheckedDocument | None], operations: list[Oper
 
 
 def _document_operation_name(checked: CheckedDocument | None) -> str:
-    document = None if checked is None else checked.document
-    operation = None if document is None else get_operation_ast(document)
-    if operation is None or operation.name is None:
-        return ANONYMOUS
-    return operation.name.value
+    name = None if checked is None else checked.written_name
+    return ANONYMOUS if name is None else name
 
 
 # What the log notes for a request that raised instead of answering (uvicorn then sends 500).
 _CRASHED = Reply(500, None)
-
-
-def _too_many(budgets: list[Budget], verdict: Verdict) -> Reply:
-    return Reply(429, envelope([{"message": TOO_MANY_REQUESTS}]), retry_headers(budgets, verdict))
 
 
 def _refused_address(refusal: Refusal) -> Reply:

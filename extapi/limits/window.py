@@ -20,8 +20,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
 
@@ -74,7 +74,8 @@ class Verdict:
     that blocked would have room for what was asked (one point for a check, the refused
     points for a charge). ``reset_after`` is the seconds until the first budget's current
     window rotates. ``known`` is False when the store could not be asked and allowed the
-    operation blind: the rates are then zeros that mean nothing.
+    operation blind: the rates are then zeros that mean nothing. ``blocked`` is the index
+    of the first blocking budget (-1 when allowed).
     """
 
     allowed: bool
@@ -82,6 +83,7 @@ class Verdict:
     retry_after: int
     reset_after: int
     known: bool = True
+    blocked: int = field(default=-1, compare=False)
 
     def remaining(self, i: int, limit: int) -> int:
         """Points left under ``limit`` for the ``i``-th budget (never negative)."""
@@ -156,6 +158,7 @@ def _verdict(
 ) -> Verdict:
     """Build the verdict; when refused, ``readings`` are the untouched windows."""
     retry_after = 0
+    blocking = -1
     if not allowed:
         blocking = next(i for i, r in enumerate(readings) if _blocks(r, budgets[i].limit, need))
         retry_after = _retry_after(readings[blocking], budgets[blocking].limit, need)
@@ -164,6 +167,7 @@ def _verdict(
         rates=tuple(r.rate for r in readings),
         retry_after=retry_after,
         reset_after=_reset_after(readings[0]) if readings else 0,
+        blocked=blocking,
     )
 
 
@@ -345,7 +349,8 @@ class RedisWindowStore:
     touch Redis at all, so a hung server costs each worker one timeout, not one per request
     or per second: a background thread pings Redis, first after ``cooldown`` seconds and then
     at doubling intervals up to ``max_cooldown``, and the store uses Redis again once a ping
-    is answered. Nothing needs restarting when Redis returns.
+    is answered. Nothing needs restarting when Redis returns. ``on_failure`` is called once per
+    operation allowed unchecked (the metrics count them).
     """
 
     def __init__(
@@ -356,8 +361,10 @@ class RedisWindowStore:
         cooldown: float = 1.0,
         max_cooldown: float = MAX_COOLDOWN_SECONDS,
         timeout: float = REDIS_TIMEOUT_SECONDS,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self.failures = 0
+        self._on_failure = on_failure
         self._prefix = prefix
         self._cooldown = cooldown
         self._max_cooldown = max(cooldown, max_cooldown)
@@ -415,6 +422,8 @@ class RedisWindowStore:
 
     def _fail_open(self, budgets: Sequence[Budget], error: Exception | None) -> Verdict:
         """Count the miss, warn now and then, start probing, and allow the operation."""
+        if self._on_failure is not None:
+            self._on_failure()
         with self._state_lock:
             self.failures += 1
             if error is None:
@@ -457,8 +466,12 @@ class RedisWindowStore:
             self._prober = None
 
 
-def open_window_store(redis_url: str | None, prefix: str = REDIS_PREFIX) -> WindowStore:
+def open_window_store(
+    redis_url: str | None,
+    prefix: str = REDIS_PREFIX,
+    on_failure: Callable[[], None] | None = None,
+) -> WindowStore:
     """A Redis-backed store when a URL is given, else one in process memory."""
     if redis_url:
-        return RedisWindowStore(redis_url, prefix=prefix)
+        return RedisWindowStore(redis_url, prefix=prefix, on_failure=on_failure)
     return MemoryWindowStore()

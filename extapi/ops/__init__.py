@@ -1,0 +1,1 @@
+"""Operations: request ids, the per-request log line, Prometheus metrics and readiness."""
