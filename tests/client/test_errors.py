@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from extapi.client import (
@@ -23,6 +21,7 @@ from extapi.client import (
 from extapi.people import users as user_service
 from extapi.settings.site import set_setting
 from tests.client.conftest import set_rate_limit
+from tests.support.aio import run_async
 from tests.support.server import free_port
 
 NEW_USER = {
@@ -181,4 +180,4 @@ def test_async_client_raises_the_same_classes(runtime, client, live_server, api_
                 raised.append(type(exc))
         return raised
 
-    assert asyncio.run(scenario()) == [ResolverError, ValidationError, InvalidClientError]
+    assert run_async(scenario()) == [ResolverError, ValidationError, InvalidClientError]

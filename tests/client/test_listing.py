@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from sqlalchemy import func, select
 
 from bench.people import prefill
 from extapi.client import AsyncClient, Client, Operation
 from extapi.db.tables import users
+from tests.support.aio import run_async
 
 USERS = 10_000
 STATUS = "{ totara_webapi_status { status } }"
@@ -56,7 +55,7 @@ def test_async_iteration_follows_the_cursor(runtime, live_server, api_client, da
         async with AsyncClient(*args) as client:
             return [u["id"] async for u in client.users(fields=["id"], page_size=10)]
 
-    assert asyncio.run(scenario()) == expected
+    assert run_async(scenario()) == expected
 
 
 def test_filters_and_sort_are_passed_on(runtime, client, database_url):

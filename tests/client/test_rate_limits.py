@@ -16,6 +16,7 @@ from extapi.client import AsyncClient, Client
 from extapi.config import Config
 from extapi.settings.site import set_setting
 from tests.client.conftest import set_rate_limit
+from tests.support.aio import run_async
 from tests.support.server import start_server
 
 REDIS_URL = os.environ.get("EXTAPI_TEST_REDIS_URL")
@@ -100,7 +101,7 @@ def test_a_429_is_waited_out_and_retried(runtime, redis_server, api_client, flav
                 _fill_budget(prefix, api_client.id)
                 return await client.status()
 
-        answer = asyncio.run(scenario())
+        answer = run_async(scenario())
     # then it was refused once, waited as long as the server asked (plus a little), and the
     # retry succeeded
     assert statuses == [429, 200]

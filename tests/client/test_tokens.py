@@ -22,6 +22,7 @@ from extapi.client import (
 from extapi.db import revision
 from extapi.db.tables import access_tokens
 from tests.client.conftest import FakeClock, set_token_lifetime
+from tests.support.aio import run_async
 
 STATUS = "{ totara_webapi_status { status } }"
 
@@ -194,6 +195,6 @@ def test_async_client_renews_a_5_second_token_once_for_many_tasks(runtime, live_
             answers = await asyncio.gather(*(client.status() for _ in range(8)))
             return [a["status"] for a in answers], client.tokens_obtained
 
-    answers, obtained = asyncio.run(scenario())
+    answers, obtained = run_async(scenario())
     assert answers == ["ok"] * 8
     assert obtained == 2
