@@ -30,6 +30,7 @@ from extapi.ops.readiness import Readiness
 from extapi.ops.scrapers import metrics_endpoint
 from extapi.requestlog.flusher import request_log_lifespan
 from extapi.runtime import Runtime, open_runtime
+from extapi.threads import prepare_serving_process
 from extapi.web.pages import build_pages
 
 __all__ = ["create_app", "create_app_from_env", "ExtapiApp"]
@@ -137,4 +138,6 @@ def create_app(config: Config) -> ExtapiApp:
 
 def create_app_from_env() -> ExtapiApp:
     """Factory for uvicorn workers, which configure themselves from the environment."""
-    return create_app(load_config())
+    app = create_app(load_config())
+    prepare_serving_process()
+    return app

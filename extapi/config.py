@@ -48,6 +48,11 @@ class Config:
     metrics: tuple[Network, ...] | None = None
     # How `extapi serve` writes its log on stderr: "json" (one object a line) or "text".
     log_format: str = "json"
+    # Threads per worker process that run the requests which may block (database work,
+    # password hashing, large or new documents), so that the event loop keeps answering cheap
+    # requests meanwhile. Each thread holds at most one database connection at a time: the
+    # default leaves one of PostgreSQL's five pooled connections to the token check.
+    worker_threads: int = 4
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -91,6 +96,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ),
         metrics=_metrics(env),
         log_format=_log_format(env),
+        worker_threads=_int(env, "EXTAPI_WORKER_THREADS", Config.worker_threads),
     )
 
 

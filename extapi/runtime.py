@@ -9,20 +9,22 @@ from extapi.addresses import address_list
 from extapi.auth.secrets import SecretHasher, load_hasher
 from extapi.auth.tokens import TokenGate
 from extapi.config import Config
-from extapi.db.engine import make_engine
+from extapi.db.engine import is_memory_sqlite, make_engine
 from extapi.db.hot import HotReader
 from extapi.db.migrate import migrate
 from extapi.limits.window import WindowStore, open_window_store
 from extapi.ops.metrics import Metrics
 from extapi.requestlog.buffer import RequestLog, open_request_log
 from extapi.settings.site import SiteSettings, ensure_theme_revision, load_site_settings
+from extapi.threads import WorkerThreads
 
 __all__ = ["Runtime", "open_database", "open_runtime"]
 
 
 def open_database(config: Config) -> Engine:
-    """An engine on a database that is created, migrated and seeded as needed."""
-    engine = make_engine(config.database_url)
+    """An engine on a database that is created, migrated and seeded as needed. Its pool keeps
+    a connection for each worker thread and one for the token check."""
+    engine = make_engine(config.database_url, pool_size=config.worker_threads + 1)
     migrate(engine)
     with engine.begin() as conn:
         sync_capabilities(conn)
@@ -31,8 +33,17 @@ def open_database(config: Config) -> Engine:
     return engine
 
 
+def thread_count(config: Config) -> int:
+    """The worker threads: as configured, but one for an in-memory SQLite database, whose
+    single connection every thread shares (tests only)."""
+    return 1 if is_memory_sqlite(config.database_url) else config.worker_threads
+
+
 class Runtime:
-    """Per-process state; settings are reloaded whenever the site revision moves."""
+    """Per-process state; settings are reloaded whenever the site revision moves.
+
+    Shared by the event loop and the worker threads: what it caches is replaced whole, never
+    changed in place, so a reader sees either the old or the new value."""
 
     def __init__(self, config: Config, engine: Engine, hasher: SecretHasher) -> None:
         self.config = config
@@ -50,21 +61,27 @@ class Runtime:
             on_failure = None if self.metrics is None else self.metrics.store_error
             self.windows = open_window_store(redis_url, config.redis_prefix, on_failure)
         self.request_log: RequestLog = open_request_log(config, engine)
-        self._revision = -1
-        self._settings = SiteSettings()
+        self.threads = WorkerThreads(thread_count(config))
+        self._settings: tuple[int, SiteSettings] = (-1, SiteSettings())
 
     def settings_at(self, revision: int) -> SiteSettings:
         """Site settings as of ``revision``, reloaded only when the revision has moved."""
-        if revision != self._revision:
+        known_revision, settings = self._settings
+        if revision != known_revision:
             with self.engine.connect() as conn:
-                self._settings = load_site_settings(conn)
-            self._revision = revision
-        return self._settings
+                settings = load_site_settings(conn)
+            self._settings = (revision, settings)
+        return settings
+
+    def known_settings(self) -> SiteSettings:
+        """The settings last loaded, without asking the database whether they are current."""
+        return self._settings[1]
 
     def current_settings(self) -> SiteSettings:
         return self.settings_at(self.reader.revision())
 
     def close(self) -> None:
+        self.threads.close()
         if self.windows is not None:
             self.windows.close()
         self.request_log.close()

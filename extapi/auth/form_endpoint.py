@@ -5,6 +5,9 @@ with 405, and turns an :class:`OAuthError` into the RFC 6749 section 5.2 error b
 Basic challenge HTTP requires on every 401. Each authenticates its client the same way
 (:meth:`FormEndpoint.authenticate`), IP allow-list included; a request refused for its
 address is written to the request log against the client.
+
+The form is read on the event loop; decoding it and the endpoint's own work (client
+authentication, database reads and writes) run in a worker thread (:mod:`extapi.threads`).
 """
 
 from __future__ import annotations
@@ -79,8 +82,7 @@ class FormEndpoint:
         started = time.perf_counter()
         try:
             body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
-            form = parse_form(body, header(scope, b"content-type"))
-            payload = self.handle(scope, form, header(scope, b"authorization"))
+            payload = await self.runtime.threads.run(self._answer, scope, body)
         except BodyTooLarge as exc:
             self.answered(scope, InvalidRequest.error)
             await send_error(send, InvalidRequest(str(exc)), 413)
@@ -97,6 +99,10 @@ class FormEndpoint:
             raise
         self.answered(scope, None)
         await send_bytes(send, 200, orjson.dumps(payload), NO_STORE)
+
+    def _answer(self, scope: Scope, body: bytes) -> Any:
+        form = parse_form(body, header(scope, b"content-type"))
+        return self.handle(scope, form, header(scope, b"authorization"))
 
     def handle(self, scope: Scope, form: dict[str, str], authorization: str | None) -> Any:
         raise NotImplementedError

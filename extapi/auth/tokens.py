@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -103,24 +104,34 @@ class TokenGate:
     from a per-worker cache. Any change that could affect a token (a client disabled, a
     service account suspended, a secret rotated ...) moves the revision and empties the cache,
     so the next request reads fresh rows.
+
+    The event loop and the worker threads share one gate. The cache is a revision and the rows
+    read at that revision, replaced together (a new revision starts a new map), so a row is
+    used only while the database still reads the revision it was read at.
     """
 
     def __init__(self, reader: HotReader, hasher: SecretHasher, size: int = 10_000) -> None:
         self.reader = reader
         self.hasher = hasher
         self.size = size
-        self._revision = -1
-        self._rows: dict[str, dict[str, Any]] = {}
+        self._cache: tuple[int, dict[str, dict[str, Any]]] = (-1, {})
+        self._lock = threading.Lock()  # one writer at a time; readers take no lock
+
+    def knows(self, token: str) -> bool:
+        """Whether ``token``'s row is cached (so checking it costs no lookup but the
+        revision's)."""
+        return token in self._cache[1]
 
     def check(self, token: str | None) -> TokenLookup:
         """One indexed read per request: the revision when the token is cached for it, else
         the revision and the token's row together."""
         # Keyed by the presented token itself, so a cache hit costs no HMAC; the map lives only
         # in this process's memory, like the request that carried the token.
-        row = self._rows.get(token) if token else None
+        cached_at, rows = self._cache
+        row = rows.get(token) if token else None
         if row is not None:
             revision = self.reader.revision()
-            if revision == self._revision:
+            if revision == cached_at:
                 return TokenLookup(revision, row, cached=True)
         if token is None:
             return self._at(self.reader.revision(), None, None)
@@ -128,13 +139,15 @@ class TokenGate:
         return self._at(revision, token, row)
 
     def _at(self, revision: int, token: str | None, row: dict[str, Any] | None) -> TokenLookup:
-        if revision != self._revision:
-            self._rows.clear()
-            self._revision = revision
-        if token is not None and row is not None:
-            if len(self._rows) >= self.size:
-                self._rows.pop(next(iter(self._rows)))
-            self._rows[token] = row
+        with self._lock:
+            cached_at, rows = self._cache
+            if revision != cached_at:
+                rows = {}
+                self._cache = (revision, rows)
+            if token is not None and row is not None:
+                if len(rows) >= self.size:
+                    rows.pop(next(iter(rows)))
+                rows[token] = row
         return TokenLookup(revision, row, cached=None if token is None else False)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, Integer, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["make_engine", "normalise_url", "is_sqlite"]
+__all__ = ["make_engine", "normalise_url", "is_sqlite", "is_memory_sqlite"]
 
 
 def normalise_url(url: str) -> str:
@@ -34,19 +34,26 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def is_memory_sqlite(url: str) -> bool:
+    """An in-memory SQLite database: one connection, shared by every thread (tests only)."""
+    return normalise_url(url) in ("sqlite://", "sqlite:///:memory:")
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """``pool_size`` connections are kept open (ten more may be opened under a burst); SQLite
+    connections may be used by any thread, one thread at a time."""
     url = normalise_url(url)
-    if is_sqlite(url):
-        memory = url in ("sqlite://", "sqlite:///:memory:")
+    if is_memory_sqlite(url):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    elif is_sqlite(url):
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False},
-            poolclass=StaticPool if memory else None,
+            url, connect_args={"check_same_thread": False}, pool_size=pool_size, max_overflow=10
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        _widen_integer_binds(engine)
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
-    _widen_integer_binds(engine)
+    event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 

@@ -2,11 +2,13 @@
 
 Going through the pool and SQL compilation would cost several times the query itself, so each
 worker keeps one autocommit DBAPI connection for it: the site revision alone when the token is
-cached, or the revision and the token's row together in one statement when it is not.
+cached, or the revision and the token's row together in one statement when it is not. The event
+loop and the worker threads take turns on it (one indexed read at a time).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine
@@ -57,6 +59,7 @@ class HotReader:
         self.sqlite = is_sqlite(str(engine.url))
         self._token_sql = _REVISION_AND_TOKEN_SQL.format(param="?" if self.sqlite else "%s")
         self._conn: Any = None
+        self._lock = threading.Lock()
 
     def _connect(self) -> Any:
         raw = self.engine.raw_connection()
@@ -70,6 +73,10 @@ class HotReader:
         return driver
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._run_locked(sql, params)
+
+    def _run_locked(self, sql: str, params: tuple[Any, ...]) -> Any:
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._connect()
@@ -78,7 +85,7 @@ class HotReader:
                 return cursor.fetchone()
             except Exception:
                 # A dropped server connection: reconnect once, then let the error surface.
-                self.close()
+                self._drop()
                 if attempt == 2:
                     raise
         return None
@@ -98,6 +105,10 @@ class HotReader:
         return int(revision), found
 
     def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
         if self._conn is not None:
             try:
                 self._raw.invalidate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from extapi.access.principal import Principal, load_grants
+from extapi.access.principal import Grants, Principal, load_grants
 from extapi.auth.tokens import ApiCaller
 from extapi.limits.cost import ComplexityCounter
 from extapi.people.user_changes import Actor
@@ -37,10 +38,17 @@ class RequestContext:
     _conn: Connection | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        # The loader reaches this context through a weak reference: a strong one would make a
+        # cycle (context, principal, loader), left for the garbage collector at every request.
+        this = weakref.ref(self)
+        user_id = self.caller.user_id
+
+        def load() -> Grants:
+            context = this()
+            return {} if context is None else load_grants(context.conn, user_id)
+
         self.principal = Principal(
-            user_id=self.caller.user_id,
-            tenant_id=self.caller.user_tenant_id,
-            loader=lambda: load_grants(self.conn, self.caller.user_id),
+            user_id=user_id, tenant_id=self.caller.user_tenant_id, loader=load
         )
 
     @property

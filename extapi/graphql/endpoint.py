@@ -1,4 +1,12 @@
-"""``POST /api/graphql.php``: authentication, request shape, execution, Totara's envelope."""
+"""``POST /api/graphql.php``: authentication, request shape, execution, Totara's envelope.
+
+Where a request runs is decided from its body before anything else, without I/O: a small
+request whose token is already cached and whose document is already checked and cheap (the
+status query: see :func:`extapi.graphql.documents.runs_inline`) runs on the event loop, since
+handing it to a thread would cost about half of its own time. Everything else (any resolver
+that reads the database, introspection, new or large documents, batches) runs in one of the
+worker threads (:mod:`extapi.threads`), so that no request holds the others up.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +68,11 @@ NOT_FOUND_BODY = b"Not Found"
 _PLAIN = b"text/plain; charset=utf-8"
 _NO_TOKEN = b'Bearer realm="extapi"'
 _INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
+# Root fields whose resolvers do no I/O and little work: documents of these alone, once
+# checked, run on the event loop.
+INLINE_FIELDS = frozenset({"totara_webapi_status", "__typename"})
+# Bodies larger than this always go to a worker thread (the status query is about 60 bytes).
+INLINE_MAX_BODY = 2048
 # Request-log labels of requests without a usable operation name.
 ANONYMOUS = "(anonymous)"
 INVALID_REQUEST = "(invalid request)"
@@ -165,7 +178,10 @@ class GraphQLEndpoint:
         self.runtime = runtime
         self.schema = schema
         self.documents = DocumentCache(
-            schema, runtime.config.document_cache_bytes, metrics=runtime.metrics
+            schema,
+            runtime.config.document_cache_bytes,
+            metrics=runtime.metrics,
+            inline_fields=INLINE_FIELDS,
         )
         self.limiter = RateLimiter(runtime.windows)
 
@@ -173,20 +189,47 @@ class GraphQLEndpoint:
         arrived = time.perf_counter()
         grj = wants_graphql_response(header(scope, b"accept"))
         method = scope["method"]
-        if method == "GET" and grj:
+        read_only = method == "GET"
+        if read_only and grj:
             # The GraphQL-over-HTTP GET, for clients that ask for the newer media type (urql
             # sends short queries this way); every other GET keeps Totara's answer.
             body = get_request_body(scope.get("query_string", b""))
-            reply = self.handle(scope, body, grj, arrived, read_only=True)
         elif method != "POST":
-            reply = Reply(400, envelope([{"message": ONLY_POST}]))
+            await self._send(scope, send, Reply(400, envelope([{"message": ONLY_POST}])), grj)
+            return
         else:
             try:
                 body = await read_body(scope, receive, self.runtime.config.max_body_bytes)
-                reply = self.handle(scope, body, grj, arrived)
             except BodyTooLarge as exc:
                 reply = Reply(413, envelope([_safe(str(exc), "request")]))
+                await self._send(scope, send, reply, grj)
+                return
+        if self.runs_inline(scope, body):
+            reply = self.handle(scope, body, grj, arrived, read_only)
+        else:
+            reply = await self.runtime.threads.run(
+                self.handle, scope, body, grj, arrived, read_only
+            )
         await self._send(scope, send, reply, grj)
+
+    def runs_inline(self, scope: Scope, body: bytes) -> bool:
+        """Whether the request may run on the event loop, told without I/O: a small body of one
+        operation whose document is cached and cheap, with a cached token or none at all."""
+        if len(body) > INLINE_MAX_BODY:
+            return False
+        token = bearer_token(header(scope, b"authorization"))
+        if token is not None and not self.runtime.tokens.knows(token):
+            return False
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        query = payload.get("query") if type(payload) is dict else None
+        if type(query) is not str:
+            return False
+        site = self.runtime.known_settings()
+        checked = self.documents.peek(query, bool(site.enable_introspection), site.max_query_depth)
+        return checked is not None and checked.inline
 
     async def _send(self, scope: Scope, send: Send, reply: Reply, grj: bool) -> None:
         plain = isinstance(reply.payload, bytes)  # a refusal's bare text, not JSON

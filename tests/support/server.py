@@ -6,17 +6,20 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from extapi.config import Config
+from extapi.http import Receive, Scope, Send
 
-__all__ = ["LiveServer", "start_server", "free_port", "cli_env"]
+__all__ = ["LiveServer", "start_server", "free_port", "cli_env", "serve_in_thread"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +102,33 @@ def start_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def serve_in_thread(app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> Iterator[str]:
+    """Serve ``app`` with uvicorn (httptools, as ``extapi serve``) from a thread of this
+    process, so that a test can hold its resolvers on events; yields the base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        http="httptools",
+        ws="none",
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-test-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the in-process server did not start")
+            time.sleep(0.01)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
