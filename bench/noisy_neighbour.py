@@ -2,7 +2,8 @@
 or hostile requests that the limits admit.
 
 Run it with ``.venv/bin/python -m bench.noisy_neighbour [--database-url URL] [--seconds 10]
-[--users 3000] [--ref REF] [--server-env NAME=VALUE ...] [--output FILE]``.
+[--users 3000] [--ref REF] [--phases LIST] [--server-env NAME=VALUE ...] [--output FILE]``.
+One run takes about two minutes.
 
 What it does, in one run:
 
@@ -34,7 +35,10 @@ What it does, in one run:
 Every answer is checked; a neighbour or probe answer with errors ends the run. The table gives,
 per phase, the probe's figures and what the neighbours managed meanwhile (so that a server that
 kept the probe fast by starving the neighbours would show it). The aim is a probe p99 under
-20 ms beside any neighbour.
+20 ms beside any one neighbour; the last phase, all four at once, goes beyond it.
+
+``--phases`` picks phases (``alone,page,token,large,create,all``); ``--server-env NAME=VALUE``
+sets a variable for the server only (``EXTAPI_WORKER_THREADS=2``, say).
 """
 
 from __future__ import annotations
@@ -410,14 +414,16 @@ def render(phases: list[Phase], facts: list[tuple[str, str]], title: str, second
             f"| {p.percentile(0.5):.2f} ms | {p.percentile(0.99):.2f} ms "
             f"| {max(p.latencies_ms):.2f} ms | {neighbours_done} | {mean} |"
         )
-    worst = max(p.percentile(0.99) for p in phases)
-    verdict = "meets" if worst < AIM_MS else "misses"
-    lines += [
-        "",
-        f"Worst p99: **{worst:.2f} ms** ({verdict} the aim of p99 under {AIM_MS:.0f} ms "
-        "beside any admitted request).",
-        "",
-    ]
+    single = [p for p in phases if p.name in NEIGHBOURS]
+    if single:
+        worst = max(single, key=lambda p: p.percentile(0.99))
+        verdict = "meets" if worst.percentile(0.99) < AIM_MS else "misses"
+        lines += [
+            "",
+            f"Worst p99 beside one neighbour: **{worst.percentile(0.99):.2f} ms** ({worst.name}; "
+            f"{verdict} the aim of p99 under {AIM_MS:.0f} ms beside any admitted request).",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
