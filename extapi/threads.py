@@ -18,7 +18,6 @@ import contextvars
 import functools
 import gc
 import sys
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -27,7 +26,6 @@ __all__ = [
     "WorkerThreads",
     "THREAD_NAME_PREFIX",
     "SWITCH_INTERVAL_SECONDS",
-    "in_worker_thread",
     "prepare_serving_process",
 ]
 
@@ -52,11 +50,6 @@ def prepare_serving_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     gc.collect()
     gc.freeze()
-
-
-def in_worker_thread() -> bool:
-    """True when called from one of the worker threads."""
-    return threading.current_thread().name.startswith(THREAD_NAME_PREFIX)
 
 
 class WorkerThreads:
