@@ -16,6 +16,7 @@ from extapi.config import Config, load_config
 from extapi.errors import ConfigError
 from extapi.runtime import Runtime, open_runtime, thread_count
 from extapi.threads import THREAD_NAME_PREFIX, WorkerThreads
+from tests.support.aio import run_async
 
 REQUEST = contextvars.ContextVar("request", default="none")
 
@@ -33,7 +34,7 @@ def test_work_runs_in_a_named_worker_thread_with_the_callers_context():
 
     # when work is handed to it
     try:
-        name, seen, result = asyncio.run(caller())
+        name, seen, result = run_async(caller())
     finally:
         pool.close()
     # then it ran in a worker thread, saw the caller's context, and its result came back
@@ -51,7 +52,7 @@ def test_an_exception_in_a_worker_thread_reaches_the_caller():
     # when the work raises, then the caller sees the same exception
     try:
         with pytest.raises(ValueError, match="from the thread"):
-            asyncio.run(pool.run(fail))
+            run_async(pool.run(fail))
     finally:
         pool.close()
 
@@ -75,7 +76,7 @@ def test_work_that_started_finishes_even_when_its_caller_is_cancelled():
             await task
 
     try:
-        asyncio.run(caller())
+        run_async(caller())
         release.set()
     finally:
         pool.close()  # waits for running work

@@ -22,6 +22,7 @@ from extapi.db.tables import site_keys
 from extapi.graphql.documents import INLINE_MAX_FIELDS, DocumentCache, runs_inline
 from extapi.graphql.endpoint import INLINE_FIELDS, INLINE_MAX_BODY
 from extapi.graphql.schema import RESOLVERS, assemble_schema, build_schema, schema_sdl
+from extapi.ops.request_id import REQUEST_ID
 from extapi.runtime import Runtime
 from extapi.settings.site import set_setting
 from extapi.threads import THREAD_NAME_PREFIX
@@ -214,6 +215,25 @@ def test_the_token_endpoint_runs_in_a_worker_thread(runtime, recorded):
     fetch_token(http, make_api_client(runtime))
     # then its secret is checked and the token stored in a worker thread
     assert token_threads and all(_in_worker(name) for name in token_threads)
+
+
+def test_work_in_a_worker_thread_knows_its_request_id(runtime):
+    # given a resolver that notes its thread and the id of the request it serves
+    seen: list[tuple[str, str | None]] = []
+
+    def probe(_root: Any, _info: Any) -> str:
+        seen.append((threading.current_thread().name, REQUEST_ID.get()))
+        return "ok"
+
+    sdl = schema_sdl() + "extend type Query { probe_id: String }"
+    schema = assemble_schema(sdl, {**RESOLVERS, "Query.probe_id": probe})
+    with TestClient(ExtapiApp(runtime, schema)) as http:
+        token = fetch_token(http, make_api_client(runtime))
+        # when a request with its own id runs it
+        answer = graphql(http, token, {"query": "{ probe_id }"}, {"X-Request-Id": "thread-1"})
+    # then it ran in a worker thread that saw the request's id (its log records carry it)
+    assert answer.json() == {"data": {"probe_id": "ok"}}
+    assert _in_worker(seen[0][0]) and seen[0][1] == "thread-1"
 
 
 # --- the inline rule --------------------------------------------------------------------------
