@@ -48,9 +48,10 @@ class ExtapiApp:
     def __init__(self, runtime: Runtime, schema: GraphQLSchema | None = None) -> None:
         self.runtime = runtime
         schema = schema or build_schema()
+        graphql = GraphQLEndpoint(runtime, schema)
         self.fast: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             TOKEN_PATH: TokenEndpoint(runtime),
-            GRAPHQL_PATH: GraphQLEndpoint(runtime, schema),
+            GRAPHQL_PATH: graphql,
             REVOCATION_PATH: RevocationEndpoint(runtime),
             INTROSPECTION_PATH: IntrospectionEndpoint(runtime),
             METADATA_PATH: MetadataEndpoint(runtime),
@@ -78,7 +79,9 @@ class ExtapiApp:
             routes.append(
                 Route("/metrics", metrics_endpoint(runtime.metrics, runtime.config.metrics))
             )
-        self.pages = build_pages(runtime, schema, routes, lifespan=lambda _app: self._lifespan())
+        self.pages = build_pages(
+            runtime, schema, routes, lifespan=lambda _app: self._lifespan(), graphql=graphql
+        )
 
     @contextlib.asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:

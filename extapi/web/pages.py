@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.runtime import Runtime
 from extapi.web.security import BodyLimit, NoNulBytes, SecureHeaders
 from extapi.web.state import STATIC_DIR, WebState
@@ -82,7 +83,10 @@ def build_pages(
     schema: GraphQLSchema,
     extra_routes: list[BaseRoute],
     lifespan: Lifespan | None = None,
+    graphql: GraphQLEndpoint | None = None,
 ) -> Starlette:
+    """``graphql`` is the API's endpoint, which the API explorer runs queries through (one
+    of its own when not given)."""
     app = Starlette(
         routes=[*extra_routes, *web_routes()],
         middleware=[
@@ -94,4 +98,5 @@ def build_pages(
         lifespan=lifespan,
     )
     app.state.web = WebState.create(runtime, schema)
+    app.state.graphql = graphql or GraphQLEndpoint(runtime, schema)
     return app

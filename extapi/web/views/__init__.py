@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from extapi.web.views import changelog, clients, docs, people, settings
+from extapi.web.views import changelog, clients, docs, explorer, people, settings
 
 __all__ = ["ROUTES"]
 
@@ -16,5 +16,6 @@ ROUTES: list[BaseRoute] = [
     *settings.ROUTES,
     *people.ROUTES,
     *docs.ROUTES,
+    *explorer.ROUTES,
     *changelog.ROUTES,
 ]

@@ -35,7 +35,15 @@ from extapi.web.auth import Viewer, guarded
 from extapi.web.state import WebState, web_state
 from extapi.web.templating import render
 
-__all__ = ["ROUTES", "DOCS_PATH", "SDL_PATH", "SDL_FILE_PATH", "SDL_FILENAME", "docs_access"]
+__all__ = [
+    "ROUTES",
+    "DOCS_PATH",
+    "SDL_PATH",
+    "SDL_FILE_PATH",
+    "SDL_FILENAME",
+    "EXPLORER_PATH",
+    "docs_access",
+]
 
 DOCS_PATH = "/totara/api/documentation/"
 SDL_PATH = "/totara/api/documentation/schema.php"
@@ -43,6 +51,7 @@ SDL_FILENAME = "totara_api-current.graphqls"
 # The same SDL at an address ending in .graphqls, which schema tools (graphql-codegen's URL
 # loader, editors) read as SDL without being told to.
 SDL_FILE_PATH = DOCS_PATH + SDL_FILENAME
+EXPLORER_PATH = DOCS_PATH + "explorer"
 CAPABILITY = "totara/api:viewdocumentation"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -65,6 +74,7 @@ def _render_schema_parts(state: WebState) -> _Rendered:
         "ref": reference,
         "describe": partial(describe, links=reference.links),
         "changelog_path": CHANGELOG_PAGE,
+        "explorer_path": EXPLORER_PATH,
     }
     templates = state.templates
     return _Rendered(
@@ -105,6 +115,7 @@ async def documentation(request: Request) -> Response:
         docs_path=DOCS_PATH,
         sdl_path=SDL_PATH,
         changelog_path=CHANGELOG_PAGE,
+        explorer_path=EXPLORER_PATH,
         contents=rendered.contents,
         body=rendered.body,
         results=results,
