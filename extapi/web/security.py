@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from extapi.http import Message, Receive, Scope, Send
 
-__all__ = ["SecureHeaders", "BodyLimit", "NoNulBytes", "CSP"]
+__all__ = ["SecureHeaders", "BodyLimit", "NoNulBytes", "CSP", "csp_with_style_nonce"]
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+def csp_with_style_nonce(nonce: str) -> str:
+    """The same policy, also allowing ``<style>`` elements that carry ``nonce`` (new for each
+    response). For the explorer's code editor, which writes its stylesheet into the page at
+    run time; every script is still a file under /static."""
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+
+
 _HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),

@@ -8,13 +8,15 @@ import { buildSchema } from "graphql";
 
 // An editor in place of a <textarea>, which stays the source of truth for the form: every
 // change is written back, so submitting the form sends what the editor shows.
-function attach(textarea, extensions, onRun) {
+// nonce: the page's CSP nonce for <style> elements, where CodeMirror puts its stylesheet.
+function attach(textarea, extensions, onRun, nonce) {
   const run = keymap.of([{ key: "Mod-Enter", run: () => { onRun(); return true; } }]);
   const view = new EditorView({
     doc: textarea.value,
     extensions: [
       run,
       basicSetup,
+      EditorView.cspNonce.of(nonce || ""),
       EditorView.lineWrapping,
       EditorView.contentAttributes.of({
         "aria-label": textarea.getAttribute("aria-label") || "",
@@ -33,8 +35,8 @@ function attach(textarea, extensions, onRun) {
 }
 
 // A GraphQL editor; completion and checking start once setSchema gives it the schema.
-export function queryEditor(textarea, onRun) {
-  return attach(textarea, [graphql()], onRun);
+export function queryEditor(textarea, onRun, nonce) {
+  return attach(textarea, [graphql()], onRun, nonce);
 }
 
 // Gives a query editor the schema, as SDL text; false when the text is not a schema.
@@ -47,6 +49,6 @@ export function setSchema(view, sdl) {
   }
 }
 
-export function variablesEditor(textarea, onRun) {
-  return attach(textarea, [json()], onRun);
+export function variablesEditor(textarea, onRun, nonce) {
+  return attach(textarea, [json()], onRun, nonce);
 }

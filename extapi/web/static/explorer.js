@@ -20,8 +20,10 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const editors = window.ExtapiEditor;
   if (editors) {
-    const query = editors.queryEditor(document.getElementById("explorer-query"), run);
-    editors.variablesEditor(document.getElementById("explorer-variables"), run);
+    // The editor's stylesheet goes into the page with the nonce the page's policy allows.
+    const nonce = form.dataset.styleNonce || "";
+    const query = editors.queryEditor(document.getElementById("explorer-query"), run, nonce);
+    editors.variablesEditor(document.getElementById("explorer-variables"), run, nonce);
     fetch(form.dataset.schema, { credentials: "same-origin" })
       .then((response) => (response.ok ? response.text() : ""))
       .then((sdl) => {

@@ -12,6 +12,8 @@ the documentation; ``?query=...&variables=...`` fills in any text.
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -23,6 +25,7 @@ from extapi.errors import NotFoundError, ValidationError
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.web.auth import Viewer, admin_page, form_of, guarded
 from extapi.web.explorer import ExplorerResult, ExplorerTokens, parse_request, run_as_client
+from extapi.web.security import csp_with_style_nonce
 from extapi.web.state import web_state
 from extapi.web.templating import render
 from extapi.web.views.docs import DOCS_PATH, EXPLORER_PATH, SDL_PATH
@@ -76,7 +79,8 @@ async def _page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    return render(
+    nonce = secrets.token_urlsafe(18)
+    response = render(
         request,
         "docs/explorer.html",
         status=status,
@@ -93,7 +97,11 @@ async def _page(
         example=example,
         result=result,
         error=error,
+        style_nonce=nonce,
     )
+    # The page's own policy: the editor's stylesheet may come in with this page's nonce.
+    response.headers["content-security-policy"] = csp_with_style_nonce(nonce)
+    return response
 
 
 async def explorer_run(request: Request, viewer: Viewer) -> Response:
