@@ -48,9 +48,7 @@ def csp_violations(page: Any) -> Iterator[list[str]]:
 
 @pytest.fixture
 def phone(browser: Any, site: Site) -> Iterator[Any]:
-    context = browser.new_context(
-        base_url=site.url, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
-    )
+    context = browser.new_context(base_url=site.url, viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield page
@@ -73,10 +71,11 @@ def test_try_an_example_from_the_documentation_and_run_it(
     sign_in_by_keyboard(page)
     page.goto("/totara/api/documentation/")
     # When they follow "Try it" on the status query's example
+    example = page.locator("#query-totara_webapi_status")
+    example.scroll_into_view_if_needed()
+    screenshot(page, "docs-try-it", full_page=False)
     with page.expect_navigation():
-        page.locator("#query-totara_webapi_status").get_by_role(
-            "link", name=re.compile("Try it")
-        ).click()
+        example.get_by_role("link", name=re.compile("Try it")).click()
     # Then the explorer opens with that example in a code editor
     assert page.url.endswith(f"{EXPLORER}?example=query-totara_webapi_status")
     editor = page.locator(".explorer-query .cm-content")

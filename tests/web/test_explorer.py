@@ -3,6 +3,7 @@ and that a run is the client's own request (its token, limits and request log)."
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -16,6 +17,7 @@ from extapi.config import Config
 from extapi.db.tables import access_tokens
 from extapi.runtime import Runtime
 from extapi.settings.site import set_setting
+from extapi.web.security import CSP
 from tests.factories import make_api_client, make_user
 from tests.requestlog.support import flushed_rows
 from tests.web.support import csrf_token, sign_in
@@ -308,3 +310,24 @@ def test_the_page_loads_the_editor_from_the_package(admin: TestClient) -> None:
     assert bundle.status_code == 200
     assert "ExtapiEditor" in bundle.text
     assert admin.get("/static/vendor/editor/LICENSE.txt").status_code == 200
+
+
+def test_only_the_explorer_allows_a_stylesheet_and_only_with_its_own_nonce(
+    admin: TestClient,
+) -> None:
+    # given two loads of the explorer and one of the documentation
+    first, second = admin.get(EXPLORER), admin.get(EXPLORER)
+    docs = admin.get(DOCS)
+    # then each explorer page allows <style> only with a nonce of its own, given to its script
+    nonces = []
+    for page in (first, second):
+        policy = page.headers["content-security-policy"]
+        found = re.search(r"style-src 'self' 'nonce-([^']+)';", policy)
+        assert found, policy
+        assert f'data-style-nonce="{found.group(1)}"' in page.text
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert "script-src 'self';" in policy
+        nonces.append(found.group(1))
+    assert nonces[0] != nonces[1]
+    # and every other page keeps the strict policy
+    assert docs.headers["content-security-policy"] == CSP
