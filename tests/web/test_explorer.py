@@ -331,3 +331,18 @@ def test_only_the_explorer_allows_a_stylesheet_and_only_with_its_own_nonce(
     assert nonces[0] != nonces[1]
     # and every other page keeps the strict policy
     assert docs.headers["content-security-policy"] == CSP
+
+
+def test_the_operation_name_picks_one_of_several_operations(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    # given a document of two named operations
+    api = make_api_client(runtime)
+    query = "query first { totara_webapi_status { status } } query second { __typename }"
+    # when the second is named
+    result = _run(
+        admin, {"client_id": api.client_id, "query": query, "operation_name": "second"}
+    ).json()
+    # then only it ran, and the log names it
+    assert '"__typename": "Query"' in result["body"]
+    assert [r["operations"] for r in flushed_rows(runtime, api.id)] == ["second"]
