@@ -23,7 +23,14 @@ document.addEventListener("DOMContentLoaded", () => {
     // The editor's stylesheet goes into the page with the nonce the page's policy allows.
     const nonce = form.dataset.styleNonce || "";
     const query = editors.queryEditor(document.getElementById("explorer-query"), run, nonce);
-    editors.variablesEditor(document.getElementById("explorer-variables"), run, nonce);
+    const variables = editors.variablesEditor(
+      document.getElementById("explorer-variables"), run, nonce
+    );
+    // The labels name the hidden text areas; clicking one focuses its editor instead.
+    for (const [id, view] of [["explorer-query", query], ["explorer-variables", variables]]) {
+      const label = document.querySelector(`label[for="${id}"]`);
+      if (label) label.addEventListener("click", () => view.focus());
+    }
     fetch(form.dataset.schema, { credentials: "same-origin" })
       .then((response) => (response.ok ? response.text() : ""))
       .then((sdl) => {
