@@ -346,3 +346,22 @@ def test_the_operation_name_picks_one_of_several_operations(
     # then only it ran, and the log names it
     assert '"__typename": "Query"' in result["body"]
     assert [r["operations"] for r in flushed_rows(runtime, api.id)] == ["second"]
+
+
+def test_a_spent_budget_shows_the_apis_429_and_what_is_left(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    # given a client whose budget fits one status query a minute
+    api = make_api_client(runtime)
+    first = _run(admin, {"client_id": api.client_id, "query": STATUS}).json()
+    with runtime.engine.begin() as conn:
+        change = clients.ClientSettingsChange(rate_limit=first["points"] + 1)
+        clients.update_client_settings(conn, api.client_id, change)
+    # when it is run again within the minute
+    result = _run(admin, {"client_id": api.client_id, "query": STATUS}).json()
+    # then the API refuses it with 429, and the page shows the budget and what is left of it
+    assert result["status"] == 429
+    assert result["limit"] == first["points"] + 1
+    assert result["remaining"] == 1
+    assert result["reset_seconds"] >= 1
+    assert [r["outcome"] for r in flushed_rows(runtime, api.id)] == ["success", "rate_limited"]
