@@ -39,13 +39,14 @@ from extapi.runtime import open_database
 __all__ = [
     "ExtapiCommand",
     "ExtapiGroup",
-    "Refused",
     "USAGE_ERROR",
     "REFUSED",
+    "common_params",
     "config",
     "emit",
     "engine",
     "error_code",
+    "fail",
     "json_wanted",
     "transaction",
     "warn",
@@ -54,10 +55,6 @@ __all__ = [
 USAGE_ERROR = 2
 REFUSED = 1
 _OPTIONS_KEY = "extapi.options"
-
-
-class Refused(ExtapiError):
-    """A refusal that only the command line makes (its message names the fix)."""
 
 
 @dataclass
