@@ -5,6 +5,7 @@ errors and 1 for refused actions; messages that name the fix."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -439,15 +440,21 @@ def test_admin_add_without_a_password_prints_one_that_signs_in(run: Run, http) -
     assert response.status_code == 303
 
 
-def test_serve_says_where_the_admin_pages_are_and_how_to_make_an_admin(run: Run, no_server):
+def test_serve_says_where_the_admin_pages_are_and_how_to_make_an_admin(
+    run: Run, no_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="extapi.serve")
     # when the server starts on a site without administrators
-    first = run("serve", "--port", "8123")
-    # then it names the admin pages and the command that creates an administrator
-    assert "Admin pages: http://127.0.0.1:8123/login" in first.stdout
-    assert "No site administrator yet" in first.stdout
-    assert "extapi admin add --username admin" in first.stdout
+    run("serve", "--port", "8123")
+    # then its log names the admin pages and the command that creates an administrator
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name == "extapi.serve")
+    assert "Admin pages: http://127.0.0.1:8123/login" in said
+    assert "No site administrator yet" in said
+    assert "extapi admin add --username admin" in said
     assert no_server[0]["port"] == 8123
     # and once there is one, only where to sign in
     run("admin", "add", "--username", "boss", "--password", "Boss-pass-1")
-    again = run("serve", "--port", "8123")
-    assert "Admin pages:" in again.stdout and "No site administrator" not in again.stdout
+    caplog.clear()
+    run("serve", "--port", "8123")
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name == "extapi.serve")
+    assert "Admin pages:" in said and "No site administrator" not in said

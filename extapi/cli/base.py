@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -213,9 +213,11 @@ def config() -> Config:
     return load_config(env)
 
 
-def engine(settings: Config | None = None) -> Engine:
-    """The database, created and migrated when needed (saying so on stderr)."""
-    return open_database(settings or config(), announce=lambda text: click.echo(text, err=True))
+def engine(settings: Config | None = None, announce: Callable[[str], None] | None = None) -> Engine:
+    """The database, created and migrated when needed, saying so (on stderr by default)."""
+    return open_database(
+        settings or config(), announce=announce or (lambda text: click.echo(text, err=True))
+    )
 
 
 @contextmanager

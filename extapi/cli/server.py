@@ -14,13 +14,22 @@ import click
 from sqlalchemy import Engine, make_url, select
 
 from extapi.auth.secrets import load_hasher
-from extapi.cli.base import ExtapiCommand, config, emit, engine
+from extapi.cli.base import ExtapiCommand, config, emit, engine, json_wanted
 from extapi.config import DEFAULT_DATABASE_URL, Config
 from extapi.db.migrate import database_revision
 from extapi.db.tables import site_admins
 from extapi.runtime import describe_database
 
 __all__ = ["serve", "migrate"]
+
+log = logging.getLogger("extapi.serve")
+
+
+def _log_lines(text: str) -> None:
+    """What the server says at start goes to its log, in the log's format (so a JSON log
+    stays one JSON object a line)."""
+    for line in text.splitlines():
+        log.info(line)
 
 
 def _base_url(config: Config, host: str, port: int) -> str:
@@ -75,7 +84,10 @@ def _site_facts(settings: Config, opened: Engine, base: str) -> dict[str, Any]:
     help="Seed a demo site; its credentials stay the same across restarts.",
 )
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
-    """Create or migrate the database, say where the site is, then serve the API."""
+    """Create or migrate the database, say where the site is, then serve the API.
+
+    Where the site is goes to the log (stderr); the demo's credentials, and with --json the
+    addresses, go to stdout."""
     import uvicorn
 
     from extapi.demo import credentials_path, instructions, instructions_text, seed_demo
@@ -86,7 +98,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     # from extapi, so uvicorn's own access log stays off.
     log_config = logging_config(settings.log_format)
     logging.config.dictConfig(log_config)
-    opened = engine(settings)
+    opened = engine(settings, announce=_log_lines)
     base = _base_url(settings, host, port)
     if demo:
         path = credentials_path(settings.database_url)
@@ -98,7 +110,10 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         emit(shown, instructions_text(shown))
     else:
         facts = _site_facts(settings, opened, base)
-        emit(facts, _site_text(facts))
+        if json_wanted():
+            emit(facts, "")
+        else:
+            _log_lines(_site_text(facts))
     opened.dispose()
     # The server's own environment names the database chosen with --database, so that every
     # worker process opens the same one.
