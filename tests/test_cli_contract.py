@@ -321,7 +321,11 @@ REFUSALS = [
         "Passwords must have at least 1 digit(s).",
     ),
     (["role", "assign", "apiuser", "--user", "ghost"], "not_found", "User 'ghost' does not exist."),
-    (["role", "assign", "nobody", "--user", "svc"], "not_found", "Role 'nobody' does not exist."),
+    (
+        ["role", "assign", "nobody", "--user", "svc"],
+        "not_found",
+        "'extapi role list' shows the roles",
+    ),
     (["client", "enable", "nope"], "not_found", "'extapi client list' shows the client ids"),
     (
         ["client", "add", "--name", "X", "--service-account", "member"],

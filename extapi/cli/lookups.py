@@ -6,12 +6,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from extapi.access import roles as roles_service
 from extapi.auth import clients as clients_service
 from extapi.errors import NotFoundError
 from extapi.people import tenants as tenants_service
 from extapi.people import users as users_service
 
-__all__ = ["tenant_id", "user_row", "client_row"]
+__all__ = ["tenant_id", "user_row", "client_row", "role_id"]
 
 
 def tenant_id(conn: Connection, idnumber: str | None) -> int | None:
@@ -42,3 +43,13 @@ def client_row(conn: Connection, client_id: str) -> dict[str, Any]:
         return clients_service.get_client(conn, client_id)
     except NotFoundError as exc:
         raise NotFoundError(f"{exc.message} 'extapi client list' shows the client ids.") from None
+
+
+def role_id(conn: Connection, shortname: str) -> int:
+    try:
+        return roles_service.get_role_id(conn, shortname)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"{exc.message} 'extapi role list' shows the roles; 'extapi role create "
+            f"{shortname} --name NAME' adds one."
+        ) from None

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from extapi.access import roles as roles_service
 from extapi.cli.base import ExtapiGroup, emit, transaction
-from extapi.cli.lookups import tenant_id, user_row
+from extapi.cli.lookups import role_id, tenant_id, user_row
 from extapi.cli.views import role_view
 
 __all__ = ["role"]
@@ -21,13 +21,14 @@ def role() -> None:
 
 
 def _role(conn: Connection, shortname: str) -> dict[str, Any]:
-    roles_service.get_role_id(conn, shortname)  # refuses an unknown role by name
+    role_id(conn, shortname)  # refuses an unknown role by name
     found = [r for r in roles_service.list_roles(conn) if r["shortname"] == shortname.strip()]
     return role_view(found[0])
 
 
 def _assignment(role_name: str, username: str, tenant: str | None, assign: bool) -> dict[str, Any]:
     with transaction() as conn:
+        role_id(conn, role_name)
         user_id = int(user_row(conn, username)["id"])
         context = tenant_id(conn, tenant)
         if assign:
@@ -93,6 +94,7 @@ _PERMISSIONS = {
 def role_grant(role_name: str, capability: str, permission: str) -> None:
     """Set a capability's permission in a role."""
     with transaction() as conn:
+        role_id(conn, role_name)
         roles_service.set_permission(conn, role_name, capability, _PERMISSIONS[permission])
         view = _role(conn, role_name)
     emit(view, f"{role_name}: {capability} = {permission}.")
@@ -104,6 +106,7 @@ def role_grant(role_name: str, capability: str, permission: str) -> None:
 def role_revoke(role_name: str, capability: str) -> None:
     """Remove a capability from a role."""
     with transaction() as conn:
+        role_id(conn, role_name)
         roles_service.remove_permission(conn, role_name, capability)
         view = _role(conn, role_name)
     emit(view, f"{role_name}: {capability} removed.")
