@@ -43,6 +43,7 @@ __all__ = [
     "DemoCredentials",
     "credentials_path",
     "instructions",
+    "instructions_text",
     "seed_demo",
 ]
 

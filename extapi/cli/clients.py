@@ -72,7 +72,10 @@ def client_add(
             if account["tenant_id"] is not None:
                 tenants = {t["id"]: t["idnumber"] for t in tenants_service.list_tenants(conn)}
                 account_tenant = tenants.get(account["tenant_id"])
-            raise ValidationError(_with_fix(exc, account_tenant, tenant_idnumber)) from None
+            fixed = _with_fix(exc, account_tenant, tenant_idnumber)
+            if fixed == exc.message:
+                raise
+            raise ValidationError(fixed) from None
     if namesakes:
         warn(
             f"another client is already named {name!r} ({', '.join(namesakes)}); "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy import Connection
 
 from extapi.cli.base import ExtapiGroup, emit, transaction
 from extapi.cli.views import profile_field_view
@@ -17,8 +18,8 @@ def profile_field() -> None:
     """Manage custom profile field definitions."""
 
 
-def _view(conn: object, shortname: str) -> dict[str, object]:
-    found = profile_fields.fields_by_shortname(conn).get(shortname)  # type: ignore[arg-type]
+def _view(conn: Connection, shortname: str) -> dict[str, object]:
+    found = profile_fields.fields_by_shortname(conn).get(shortname)
     if found is None:
         raise NotFoundError(
             f"No custom profile field {shortname!r}. 'extapi profile-field list' shows them."
