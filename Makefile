@@ -13,8 +13,9 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The log in text form, for people (EXTAPI_LOG_FORMAT=json make run for JSON lines).
 run: install
-	$(BIN)/extapi serve --demo $(ARGS)
+	EXTAPI_LOG_FORMAT=$${EXTAPI_LOG_FORMAT:-text} $(BIN)/extapi serve --demo $(ARGS)
 
 # Node packages for the GraphQL-over-HTTP conformance audit (skipped without npm).
 node-deps:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from extapi.addresses import address_list
 from extapi.errors import ConfigError, ValidationError
 
-__all__ = ["Config", "load_config", "Network", "LOG_FORMATS"]
+__all__ = ["Config", "load_config", "check_database_url", "Network", "LOG_FORMATS"]
 
 DEFAULT_DATABASE_URL = "sqlite:///extapi.db"
 LOG_FORMATS = ("json", "text")
@@ -55,6 +55,13 @@ class Config:
     worker_threads: int = 4
 
 
+def check_database_url(url: str, name: str = "EXTAPI_DATABASE_URL") -> str:
+    """The URL, if it names a database extapi can use (SQLite or PostgreSQL)."""
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+        raise ConfigError(f"{name} must be a sqlite:/// or postgresql:// URL, got {url!r}")
+    return url
+
+
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -71,11 +78,7 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Build the configuration from ``EXTAPI_*`` variables, failing fast on bad values."""
     env = os.environ if env is None else env
-    url = env.get("EXTAPI_DATABASE_URL") or DEFAULT_DATABASE_URL
-    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
-        raise ConfigError(
-            f"EXTAPI_DATABASE_URL must be a sqlite:/// or postgresql:// URL, got {url!r}"
-        )
+    url = check_database_url(env.get("EXTAPI_DATABASE_URL") or DEFAULT_DATABASE_URL)
     return Config(
         database_url=url,
         redis_url=env.get("EXTAPI_REDIS_URL") or None,

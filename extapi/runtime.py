@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine, make_url
 
 from extapi.access.roles import ensure_apiuser_role, sync_capabilities
 from extapi.addresses import address_list
@@ -11,21 +14,39 @@ from extapi.auth.tokens import TokenGate
 from extapi.config import Config
 from extapi.db.engine import is_memory_sqlite, make_engine
 from extapi.db.hot import HotReader
-from extapi.db.migrate import migrate
+from extapi.db.migrate import database_revision, migrate
 from extapi.limits.window import WindowStore, open_window_store
 from extapi.ops.metrics import Metrics
 from extapi.requestlog.buffer import RequestLog, open_request_log
 from extapi.settings.site import SiteSettings, ensure_theme_revision, load_site_settings
 from extapi.threads import WorkerThreads
 
-__all__ = ["Runtime", "open_database", "open_runtime"]
+__all__ = ["Runtime", "describe_database", "open_database", "open_runtime"]
 
 
-def open_database(config: Config) -> Engine:
+def describe_database(url: str) -> str:
+    """Where a database is, in words, without its password: the full path of a SQLite file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return "an in-memory SQLite database"
+        return f"the SQLite database {Path(parsed.database).resolve()}"
+    return f"the PostgreSQL database {parsed.render_as_string(hide_password=True)}"
+
+
+def open_database(config: Config, announce: Callable[[str], None] | None = None) -> Engine:
     """An engine on a database that is created, migrated and seeded as needed. Its pool keeps
-    a connection for each worker thread and one for the token check."""
+    a connection for each worker thread and one for the token check.
+
+    ``announce`` is told, in a sentence, when the database held no extapi tables before."""
     engine = make_engine(config.database_url, pool_size=config.worker_threads + 1)
+    fresh = False
+    if announce is not None:
+        with engine.connect() as conn:
+            fresh = database_revision(conn) is None
     migrate(engine)
+    if fresh and announce is not None:
+        announce(f"Created {describe_database(config.database_url)}.")
     with engine.begin() as conn:
         sync_capabilities(conn)
         ensure_apiuser_role(conn)

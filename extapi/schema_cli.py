@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import orjson
 
+from extapi.cli.base import REFUSED, ExtapiGroup, emit, fail, json_wanted
 from extapi.graphql.schema import build_schema
 from extapi.schema_versions import (
     CHANGELOG_PATH,
@@ -78,25 +78,21 @@ def _report_text(report: Report, snapshot: Path, changelog: Path) -> list[str]:
     return lines
 
 
-@click.group()
+@click.group(cls=ExtapiGroup)
 def schema() -> None:
     """Check the schema against its released snapshot and changelog, or record it."""
 
 
 @schema.command("check")
 @_paths
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def check(ctx: click.Context, snapshot: Path, changelog: Path, as_json: bool) -> None:
+def check(ctx: click.Context, snapshot: Path, changelog: Path) -> None:
     """Fail (exit 1) on a breaking change the changelog does not list, or when the snapshot
     differs from the current schema; dangerous changes are only warnings."""
     report = compare(
         read_text(snapshot, "schema snapshot"), _current(), read_text(changelog, "changelog")
     )
-    if as_json:
-        click.echo(orjson.dumps(report.as_dict()).decode())
-    else:
-        click.echo("\n".join(_report_text(report, snapshot, changelog)))
+    emit(report.as_dict(), "\n".join(_report_text(report, snapshot, changelog)))
     if not report.ok:
         ctx.exit(1)
 
@@ -113,10 +109,16 @@ def dump(ctx: click.Context, snapshot: Path, changelog: Path) -> None:
             read_text(snapshot, "schema snapshot"), current, read_text(changelog, "changelog")
         )
         if report.unlisted:
-            click.echo("\n".join([*_unlisted_text(report, changelog), "Snapshot not written."]))
-            ctx.exit(1)
+            lines = [*_unlisted_text(report, changelog), "Snapshot not written."]
+            if json_wanted():
+                fail(" ".join(lines), REFUSED, "unlisted_breaking_changes")
+            click.echo("\n".join(lines))
+            ctx.exit(REFUSED)
         if report.up_to_date:
-            click.echo(f"The snapshot {snapshot} is already up to date.")
+            emit(
+                {"snapshot": str(snapshot), "written": False},
+                f"The snapshot {snapshot} is already up to date.",
+            )
             return
     write_text(snapshot, current, "schema snapshot")
-    click.echo(f"Wrote the current schema to {snapshot}.")
+    emit({"snapshot": str(snapshot), "written": True}, f"Wrote the current schema to {snapshot}.")

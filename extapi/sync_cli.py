@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-import orjson
+
+from extapi.cli.base import ExtapiCommand, emit, fail, json_wanted
 
 __all__ = ["sync"]
 
@@ -47,11 +48,10 @@ def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int
 
 
 def _fail(message: str, status: int) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(status)
+    fail(message, status)
 
 
-@click.command()
+@click.command(cls=ExtapiCommand)
 @click.argument("feed", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--config",
@@ -65,7 +65,6 @@ def _fail(message: str, status: int) -> None:
 @click.option("--client-secret", envvar="EXTAPI_SYNC_CLIENT_SECRET", help="API client secret.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Feed format.")
 @click.option("--dry-run", is_flag=True, help="Print the changes; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -91,12 +90,13 @@ def sync(
     client_secret: str | None,
     fmt: str | None,
     dry_run: bool,
-    as_json: bool,
     state: Path | None,
     batch_size: int,
     max_actions: int | None,
 ) -> None:
-    """Apply an HR feed (CSV or JSON lines) of people and their jobs to a server."""
+    """Apply an HR feed (CSV or JSON lines) of people and their jobs to a server (--database
+    is accepted, as by every command, and not used: the feed goes through the API)."""
+    as_json = json_wanted()
     try:
         from extapi.client import ApiError
         from extapi.hrsync.config import load_config
@@ -136,8 +136,5 @@ def sync(
             _fail(exc.message, USAGE_ERROR)
         except ApiError as exc:
             _fail(f"The server refused the sync: {type(exc).__name__}: {exc.reason}", 1)
-    if as_json:
-        click.echo(orjson.dumps(report.as_dict()).decode())
-    else:
-        click.echo(report.text())
+    emit(report.as_dict(), report.text())
     sys.exit(0 if report.ok else 1)

@@ -1,58 +1,151 @@
-"""`extapi serve --demo`: a seeded site whose printed credentials work, every time."""
+"""`extapi serve --demo`: a useful seeded site, with credentials that survive a restart."""
 
 from __future__ import annotations
 
-import re
+import json
+import stat
+from pathlib import Path
 
-from extapi.demo import PEOPLE, SERVICE_ACCOUNT, seed_demo
-from extapi.people.users import list_users
+import pytest
+from sqlalchemy import Connection, func, select
+
+from extapi.db import tables
+from extapi.demo import DEMO_FILE_NAME, credentials_path, seed_demo
 from tests.factories import TOKEN_PATH, graphql
 
+STATUS_OK = {"data": {"totara_webapi_status": {"status": "ok"}}}
+COUNTED = (
+    tables.tenants,
+    tables.users,
+    tables.api_clients,
+    tables.profile_fields,
+    tables.profile_data,
+    tables.hierarchy_frameworks,
+    tables.hierarchy_items,
+    tables.job_assignments,
+    tables.role_assignments,
+    tables.site_admins,
+)
 
-def _credentials(text: str) -> tuple[str, str]:
-    client_id = re.search(r"client_id:\s+(\S+)", text)
-    secret = re.search(r"client_secret:\s+(\S+)", text)
-    assert client_id and secret, text
-    return client_id.group(1), secret.group(1)
+
+def _counts(conn: Connection) -> dict[str, int]:
+    return {
+        table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+        for table in COUNTED
+    }
 
 
 def _status_with(http, client_id: str, secret: str) -> dict:
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    token = http.post(TOKEN_PATH, data=form).json()["access_token"]
+    response = http.post(TOKEN_PATH, data=form)
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
     return graphql(http, token, {"query": "{ totara_webapi_status { status } }"}).json()
 
 
-def test_demo_seed_prints_working_credentials_and_can_run_again(runtime, http):
-    # given a fresh database seeded for the demo
-    with runtime.engine.begin() as conn:
-        first = seed_demo(conn, runtime.hasher, "127.0.0.1", 8080)
-    # then the printed credentials work, and the people exist
-    client_id, secret = _credentials(first)
-    assert _status_with(http, client_id, secret) == {
-        "data": {"totara_webapi_status": {"status": "ok"}}
-    }
+@pytest.fixture
+def seed(runtime, database_url, tmp_path: Path):
+    """Seed the demo as `serve --demo` does at each start; the credentials file in tmp_path."""
+    path = tmp_path / DEMO_FILE_NAME
+
+    def start():  # type: ignore[no-untyped-def]
+        with runtime.engine.begin() as conn:
+            return seed_demo(conn, runtime.hasher, database_url, path)
+
+    start.path = path  # type: ignore[attr-defined]
+    return start
+
+
+def test_demo_seeds_tenants_people_jobs_and_profile_fields(seed, runtime):
+    # when the demo is seeded
+    seed()
     with runtime.engine.connect() as conn:
-        usernames = {u["username"] for u in list_users(conn)}
-    assert {p[0] for p in PEOPLE} | {SERVICE_ACCOUNT} <= usernames
-    # when the demo is seeded again (a restart)
-    with runtime.engine.begin() as conn:
-        second = seed_demo(conn, runtime.hasher, "127.0.0.1", 8080)
-    # then the same client gets a new secret that works, and the old one does not
-    again_id, new_secret = _credentials(second)
-    assert again_id == client_id and new_secret != secret
-    assert "data" in _status_with(http, client_id, new_secret)
-    assert "curl" in second
+        tenant_names = conn.execute(select(tables.tenants.c.idnumber)).scalars().all()
+        per_tenant = dict(
+            conn.execute(
+                select(tables.users.c.tenant_id, func.count()).group_by(tables.users.c.tenant_id)
+            ).all()
+        )
+        managed = conn.execute(
+            select(func.count()).where(tables.job_assignments.c.manager_ja_id.is_not(None))
+        ).scalar_one()
+        depth = conn.execute(select(func.max(tables.hierarchy_items.c.depth))).scalar_one()
+        kinds = conn.execute(select(tables.hierarchy_frameworks.c.kind)).scalars().all()
+        fields = conn.execute(select(func.count()).select_from(tables.profile_fields)).scalar()
+        valued = conn.execute(
+            select(func.count(func.distinct(tables.profile_data.c.field_id)))
+        ).scalar()
+        counts = _counts(conn)
+    # then there are two tenants, each with people, and people outside tenants
+    assert sorted(tenant_names) == ["contoso", "northwind"]
+    assert len(per_tenant) == 3 and all(n >= 4 for n in per_tenant.values())
+    assert counts["users"] >= 20
+    # an organisation and a position framework, with a hierarchy three levels deep
+    assert sorted(kinds) == ["organisation", "position"]
+    assert depth >= 3
+    # job assignments for everyone, most with a manager
+    assert counts["job_assignments"] >= 20 and managed >= 15
+    # and five custom profile fields, each with values
+    assert fields == 5 and valued == 5
 
 
-def test_demo_prints_an_admin_password_that_signs_in(runtime, http):
-    # given a demo site
-    with runtime.engine.begin() as conn:
-        printed = seed_demo(conn, runtime.hasher, "127.0.0.1", 8080)
-    password = re.search(r"username admin, password (\w+)\)", printed).group(1)
-    # when the admin signs in with the printed password
-    response = http.post(
-        "/login", data={"username": "admin", "password": password}, follow_redirects=False
+def test_demo_credentials_stay_the_same_across_restarts(seed, runtime, http):
+    # given a demo site started once
+    first = seed()
+    path: Path = seed.path
+    with runtime.engine.connect() as conn:
+        before = _counts(conn)
+    # then its credentials are kept in a file only the owner may read or write
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["client_secret"] == first.client_secret
+    # when the server starts again
+    second = seed()
+    # then the same credentials are printed, they work, and nothing was added twice
+    assert second == first
+    assert _status_with(http, second.client_id, second.client_secret) == STATUS_OK
+    signed_in = http.post(
+        "/login",
+        data={"username": second.admin_username, "password": second.admin_password},
+        follow_redirects=False,
     )
-    # then the admin pages open
-    assert response.status_code == 303
-    assert http.get("/admin/settings").status_code == 200
+    assert signed_in.status_code == 303
+    with runtime.engine.connect() as conn:
+        assert _counts(conn) == before
+
+
+def test_a_secret_the_database_no_longer_accepts_is_replaced(seed, runtime, http):
+    # given a demo site whose client secret was rotated and admin password changed elsewhere
+    first = seed()
+    from extapi.auth.clients import rotate_secret
+    from extapi.people.users import get_user_by_username, set_password
+
+    with runtime.engine.begin() as conn:
+        rotate_secret(conn, runtime.hasher, first.client_id)
+        set_password(conn, get_user_by_username(conn, "admin")["id"], "Other-pass-1")
+    # when the server starts again
+    second = seed()
+    # then new working credentials are made, for the same client, and written to the file
+    assert second.client_id == first.client_id
+    assert second.client_secret != first.client_secret
+    assert second.admin_password not in (first.admin_password, "Other-pass-1")
+    assert _status_with(http, second.client_id, second.client_secret) == STATUS_OK
+    assert json.loads(seed.path.read_text())["client_secret"] == second.client_secret
+    assert stat.S_IMODE(seed.path.stat().st_mode) == 0o600
+
+
+def test_a_file_for_another_database_is_not_used(seed, tmp_path: Path):
+    # given a credentials file written for another database
+    first = seed()
+    data = json.loads(seed.path.read_text())
+    seed.path.write_text(json.dumps({**data, "database": "somewhere else"}))
+    # when the demo starts, then the secret is replaced (it can not be known to match)
+    second = seed()
+    assert second.client_secret != first.client_secret
+    assert json.loads(seed.path.read_text())["database"] == second.database
+
+
+def test_the_credentials_file_sits_next_to_a_sqlite_database(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert credentials_path(f"sqlite:///{tmp_path}/data/x.db") == tmp_path / "data" / DEMO_FILE_NAME
+    assert credentials_path("sqlite:///extapi.db") == tmp_path / DEMO_FILE_NAME
+    assert credentials_path("postgresql://u:p@db/extapi") == tmp_path / DEMO_FILE_NAME

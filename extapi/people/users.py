@@ -25,6 +25,8 @@ from extapi.settings.site import SiteSettings
 __all__ = [
     "NewUser",
     "create_user",
+    "change_user",
+    "CHANGEABLE_FIELDS",
     "validate_user_fields",
     "FORMAT_CODES",
     "get_user",
@@ -54,6 +56,9 @@ class NewUser:
     idnumber: str = ""
     tenant_id: int | None = None
     auth: str = "manual"
+    # None: the site's default
+    country: str | None = None
+    lang: str | None = None
 
 
 # --- the rules for a user's fields ------------------------------------------------------------
@@ -139,6 +144,9 @@ def _new_user_fields(new: NewUser) -> dict[str, Any]:
     }
     if new.password:
         data["password"] = new.password
+    for field in ("country", "lang"):
+        if getattr(new, field) is not None:
+            data[field] = getattr(new, field)
     return data
 
 
@@ -230,8 +238,8 @@ def create_user(conn: Connection, new: NewUser, site: SiteSettings) -> int:
         "lastname": new.lastname.strip(),
         "email": new.email,
         "maildisplay": site.defaultpreference_maildisplay,
-        "lang": site.lang,
-        "country": site.country,
+        "lang": site.lang if new.lang is None else new.lang,
+        "country": site.country if new.country is None else new.country,
         "tenant_id": new.tenant_id,
         "timecreated": now,
         "timemodified": now,
@@ -240,6 +248,29 @@ def create_user(conn: Connection, new: NewUser, site: SiteSettings) -> int:
         user_id = conn.execute(insert(users), row).inserted_primary_key[0]
     revision.bump(conn)
     return int(user_id)
+
+
+CHANGEABLE_FIELDS = ("email", "firstname", "lastname", "password", "idnumber", "country", "lang")
+"""What the command line and the admin pages may change in a user, with the API's checks."""
+
+
+def change_user(conn: Connection, user_id: int, changes: Mapping[str, str]) -> None:
+    """Change some of :data:`CHANGEABLE_FIELDS`, checked as the API checks an update."""
+    unknown = set(changes) - set(CHANGEABLE_FIELDS)
+    if unknown:
+        raise CodingError(f"Unknown user fields: {', '.join(sorted(unknown))}")
+    validate_user_fields(conn, changes, user_id)
+    values: dict[str, Any] = {
+        field: value.strip() if field in ("email", "firstname", "lastname") else value
+        for field, value in changes.items()
+        if field != "password"
+    }
+    if "password" in changes:
+        values["password"] = hash_password(changes["password"])
+    values["timemodified"] = int(time.time())
+    with clashes_as_duplicates(conn, values, user_id):
+        conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    revision.bump(conn)
 
 
 _BY_ID = select(users).where(users.c.id == bindparam("user_id"))
