@@ -39,6 +39,7 @@ from graphql import (
     get_operation_ast,
 )
 
+from extapi.graphql.compiled import PlanSlot
 from extapi.graphql.deprecations import Deprecated, DeprecationIndex
 from extapi.graphql.messages import validation_message
 from extapi.graphql.messages.syntax import parse_counting
@@ -81,6 +82,8 @@ class CheckedDocument:
     labels: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
     # Cheap enough to run on the event loop (see runs_inline).
     inline: bool = False
+    # How often it ran and its compiled plans (extapi.graphql.compiled).
+    plans: PlanSlot = field(default_factory=PlanSlot, compare=False, repr=False)
 
     def is_mutation(self, operation_name: str | None) -> bool:
         if self.document is None:
