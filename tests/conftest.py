@@ -33,7 +33,9 @@ settings.load_profile("extapi")
 
 PG_URL = os.environ.get("EXTAPI_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("EXTAPI_TEST_REDIS_URL")
-BACKENDS = ["sqlite", "postgresql"]
+# EXTAPI_TEST_BACKENDS=sqlite narrows a run to SQLite (the second, compiled-only pass of make
+# test: plans do not depend on the database).
+BACKENDS = (os.environ.get("EXTAPI_TEST_BACKENDS") or "sqlite,postgresql").split(",")
 # When documents run through a compiled plan (extapi.graphql.compiled): the production default
 # unless a run asks for "always" or "off" (make test runs the GraphQL tests under both).
 COMPILED = compiled_mode(os.environ.get("EXTAPI_TEST_COMPILED_EXECUTION"))

@@ -265,7 +265,11 @@ def _declines(schema: GraphQLSchema, document: DocumentNode, operation: Any) -> 
 
 
 class Plan:
-    """The compiled form of one operation for one set of @skip/@include variable values."""
+    """The compiled form of one operation for one set of @skip/@include variable values.
+
+    The closures hold the :class:`_Builder` (to compile an abstract type's selection for a
+    runtime type the first time it comes back), never the plan: no reference cycle, so a plan
+    is freed as soon as its document leaves the cache."""
 
     def __init__(
         self,
@@ -279,18 +283,14 @@ class Plan:
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        self._values = directive_values
-        self._numbered = 0
-        self._lock = threading.Lock()
-        self._runtime_check = _ValidRuntimeType(schema)
         root = schema.get_root_type(operation.operation)
         if root is None:
             raise Declined("no root type")
-        self.root = root
+        builder = _Builder(schema, self.fragments, directive_values)
         collected = collect_fields(
             schema, self.fragments, directive_values, root, operation.selection_set
         )
-        self.run_root = self._fields(root, collected)
+        self.run_root = builder.fields(root, collected)
 
     def execute(
         self, context: Any, variables: dict[str, Any], middleware: list[Any] | None
@@ -310,9 +310,26 @@ class Plan:
             return None, [*run.errors, error]
         return data, run.errors
 
+
+class _Builder:
+    """Turns selection sets into closures, for one plan."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        directive_values: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self._values = directive_values
+        self._numbered = 0
+        self._lock = threading.Lock()
+        self._runtime_check = _ValidRuntimeType(schema)
+
     # -- building -------------------------------------------------------------------------
 
-    def _fields(self, parent: GraphQLObjectType, collected: dict[str, list[FieldNode]]) -> Fields:
+    def fields(self, parent: GraphQLObjectType, collected: dict[str, list[FieldNode]]) -> Fields:
         runners: list[tuple[str, FieldRunner]] = []
         for key, nodes in collected.items():
             runner = self._field(parent, key, nodes)
@@ -330,7 +347,7 @@ class Plan:
 
     def _sub_fields(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> Fields:
         collected = collect_sub_fields(self.schema, self.fragments, self._values, type_, nodes)
-        return self._fields(type_, collected)
+        return self.fields(type_, collected)
 
     def _field(
         self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
 from extapi.auth.tokens import ApiCaller
-from extapi.errors import ClientSafeError, ValidationError
+from extapi.config import load_config
+from extapi.errors import ClientSafeError, ConfigError, ValidationError
 from extapi.graphql.compiled import HOT_AFTER, PlanSlot
 from extapi.graphql.context import RequestContext
 from extapi.graphql.documents import CheckedDocument, DocumentCache
@@ -29,6 +30,7 @@ from extapi.limits.cost import ComplexityCounter
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings, load_site_settings
 from tests.factories import make_api_client, make_user
+from tests.graphql.test_garbage_free import collector_off
 
 SCHEMA = build_schema()
 
@@ -388,3 +390,30 @@ def test_generated_queries_get_the_same_answer_from_both_paths(seeded: Seeded) -
     check()
     # the generator's documents were mostly valid: the comparison did happen
     assert len(compared) >= 20, len(compared)
+
+
+def test_a_plan_leaves_nothing_for_the_garbage_collector(seeded: Seeded) -> None:
+    query = "{ totara_webapi_status { status } probe_things { id ... on probe_a { a } } }"
+    checked = DocumentCache(PROBE_SCHEMA).get(query, True, 15)
+    # given a document that ran through its plan (an abstract type compiled on first use)
+    data, errors, _ = seeded.answer(PROBE_SCHEMA, checked, "always")
+    assert errors == [] and data["probe_things"][0] == {"id": 1, "a": "A"}
+    assert compiled_ran(checked)
+    with collector_off() as collect:
+        # when the document and its plans are dropped
+        del checked
+        # then a collection finds nothing left over
+        assert collect() == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"), [(None, "hot"), ("", "hot"), ("off", "off"), (" ALWAYS ", "always")]
+)
+def test_the_mode_comes_from_the_environment(raw: str | None, mode: str) -> None:
+    env = {} if raw is None else {"EXTAPI_COMPILED_EXECUTION": raw}
+    assert load_config(env).compiled_execution == mode
+
+
+def test_an_unknown_mode_fails_fast() -> None:
+    with pytest.raises(ConfigError, match="EXTAPI_COMPILED_EXECUTION must be hot, off or always"):
+        load_config({"EXTAPI_COMPILED_EXECUTION": "sometimes"})
