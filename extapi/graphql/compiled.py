@@ -23,8 +23,9 @@ resolver runs). Two differences are known and accepted:
 
 A document the plan would not answer exactly as graphql-core does is *declined* and runs
 through graphql-core: subscriptions, introspection (``__schema``, ``__type``), schemas whose
-object types decide membership with ``is_type_of``, and documents whose ``@skip``/``@include``
-variables take more than :data:`MAX_VARIANTS` combinations.
+object types decide membership with ``is_type_of``, operations of more than
+:data:`MAX_PLAN_FIELDS` fields, and documents whose ``@skip``/``@include`` variables take more
+than :data:`MAX_VARIANTS` combinations.
 
 When a plan is built is :data:`MODES`' choice (``EXTAPI_COMPILED_EXECUTION``): ``hot``
 compiles a cached document on its :data:`HOT_AFTER`-th run, ``always`` on its first, ``off``
@@ -78,13 +79,28 @@ from graphql.pyutils import Path, Undefined, inspect, is_awaitable, is_iterable
 from extapi.config import COMPILED_MODES
 from extapi.limits.cost import ComplexityCounter, field_cost
 
-__all__ = ["MODES", "HOT_AFTER", "MAX_VARIANTS", "PlanSlot", "Plan", "plan_for", "compile_plan"]
+__all__ = [
+    "MODES",
+    "HOT_AFTER",
+    "MAX_VARIANTS",
+    "MAX_PLAN_FIELDS",
+    "PLAN_FIELD_BYTES",
+    "PlanSlot",
+    "Plan",
+    "plan_for",
+    "compile_plan",
+]
 
 MODES = COMPILED_MODES
 # A document is compiled on this run of it (in "hot" mode): once it is sent again.
 HOT_AFTER = 2
 # The most @skip/@include variable combinations one operation gets a plan for.
-MAX_VARIANTS = 16
+MAX_VARIANTS = 8
+# The most fields one plan compiles; a larger operation runs through graphql-core.
+MAX_PLAN_FIELDS = 512
+# What a plan holds per compiled field (measured with tracemalloc: about 1.7 KB), counted
+# into the document cache's estimate of its entry (extapi.graphql.documents).
+PLAN_FIELD_BYTES = 1800
 
 # A path while executing: (parent path, key), None at the root. Lists only on error.
 RunPath = tuple[Any, str | int] | None
@@ -291,6 +307,10 @@ class Plan:
             schema, self.fragments, directive_values, root, operation.selection_set
         )
         self.run_root = builder.fields(root, collected)
+        # How many fields it compiled; an abstract type's selection compiled later, for a
+        # runtime type first seen while running, is not limited (nor counted).
+        self.size = builder.compiled
+        builder.limit = None
 
     def execute(
         self, context: Any, variables: dict[str, Any], middleware: list[Any] | None
@@ -323,7 +343,8 @@ class _Builder:
         self.schema = schema
         self.fragments = fragments
         self._values = directive_values
-        self._numbered = 0
+        self.compiled = 0
+        self.limit: int | None = MAX_PLAN_FIELDS
         self._lock = threading.Lock()
         self._runtime_check = _ValidRuntimeType(schema)
 
@@ -357,8 +378,10 @@ class _Builder:
         if definition is None:
             return None  # graphql-core leaves such a field out
         with self._lock:
-            self._numbered += 1
-            site = _FieldSite(self._numbered, nodes, definition, parent)
+            self.compiled += 1
+            site = _FieldSite(self.compiled, nodes, definition, parent)
+        if self.limit is not None and self.compiled > self.limit:
+            raise Declined("too many fields")
         name = site.name
         return_type = definition.type
         non_null = is_non_null_type(return_type)
@@ -546,13 +569,15 @@ class PlanSlot:
     """Kept with each cached document: how often it ran and its plans, per operation, for
     the settings revision they were built under (None: declined)."""
 
-    __slots__ = ("runs", "site", "operations", "declined")
+    __slots__ = ("runs", "site", "operations", "declined", "charge")
 
     def __init__(self) -> None:
         self.runs = 0
         self.site: object = None
         self.operations: dict[int, _OperationPlans | None] = {}
         self.declined: str | None = None
+        # Told the estimated bytes of each new plan (the document cache counts them).
+        self.charge: Callable[[int], None] | None = None
 
 
 def compile_plan(
@@ -601,7 +626,11 @@ def plan_for(
     if plans is None:
         return None
     try:
-        return plans.plan(variables)
+        built = len(plans.plans)
+        plan = plans.plan(variables)
+        if plan is not None and len(plans.plans) > built and slot.charge is not None:
+            slot.charge(plan.size * PLAN_FIELD_BYTES)
+        return plan
     except Declined as declined:
         slot.declined = str(declined)
         slot.operations[key] = None

@@ -20,7 +20,7 @@ from hypothesis_graphql import Mode, from_schema, nodes
 from extapi.auth.tokens import ApiCaller
 from extapi.config import load_config
 from extapi.errors import ClientSafeError, ConfigError, ValidationError
-from extapi.graphql.compiled import HOT_AFTER, PlanSlot
+from extapi.graphql.compiled import HOT_AFTER, MAX_PLAN_FIELDS, PLAN_FIELD_BYTES, PlanSlot
 from extapi.graphql.context import RequestContext
 from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import NORMAL, format_error
@@ -417,3 +417,27 @@ def test_the_mode_comes_from_the_environment(raw: str | None, mode: str) -> None
 def test_an_unknown_mode_fails_fast() -> None:
     with pytest.raises(ConfigError, match="EXTAPI_COMPILED_EXECUTION must be hot, off or always"):
         load_config({"EXTAPI_COMPILED_EXECUTION": "sometimes"})
+
+
+def test_a_plan_counts_in_the_document_cache_estimate(seeded: Seeded) -> None:
+    cache = DocumentCache(SCHEMA)
+    checked = cache.get(USERS_PAGE, True, 15)
+    before = cache.bytes
+    # when the cached document gets its plan
+    seeded.answer(SCHEMA, checked, "always", {"limit": 1})
+    # then the cache counts what the plan holds, once
+    (plans,) = checked.plans.operations.values()
+    assert plans is not None
+    (plan,) = plans.plans.values()
+    assert cache.bytes == before + plan.size * PLAN_FIELD_BYTES > before
+    seeded.answer(SCHEMA, checked, "always", {"limit": 2})
+    assert cache.bytes == before + plan.size * PLAN_FIELD_BYTES
+
+
+def test_an_operation_of_too_many_fields_runs_through_graphql_core(seeded: Seeded) -> None:
+    # a fragment compiles once per place it is spread: 21 x (1 + 25) fields, few aliases
+    selection = " ".join(f"s{n}: status" for n in range(25))
+    roots = " ".join(f"r{n}: totara_webapi_status {{ ...f }}" for n in range(21))
+    query = f"{{ {roots} }} fragment f on totara_webapi_status {{ {selection} }}"
+    assert MAX_PLAN_FIELDS < 21 * 26
+    assert_same(seeded, query, compiles=False)
