@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, OperationDefinitionNode, SelectionSetNode, parse, print_ast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
@@ -376,6 +376,12 @@ GENERATED = settings(
 )
 
 
+def _selection(query: str) -> SelectionSetNode:
+    (operation,) = parse(query).definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    return operation.selection_set
+
+
 def test_generated_queries_get_the_same_answer_from_both_paths(seeded: Seeded) -> None:
     compared: list[str] = []
 
@@ -386,6 +392,15 @@ def test_generated_queries_get_the_same_answer_from_both_paths(seeded: Seeded) -
         if DocumentCache(SCHEMA).get(query, True, 15).document is not None:
             assert_same(seeded, query)
             compared.append(query)
+            # the generator writes neither fragments nor directives: the same selection again,
+            # spread from a named fragment and from an inline one under @include
+            selection = print_ast(_selection(query))
+            assert_same(seeded, f"{{ ...generated }} fragment generated on Query {selection}")
+            assert_same(
+                seeded,
+                f"query ($on: Boolean!) {{ ... @include(if: $on) {selection} }}",
+                {"on": True},
+            )
 
     check()
     # the generator's documents were mostly valid: the comparison did happen
