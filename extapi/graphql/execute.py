@@ -3,6 +3,9 @@
 The steps and their order are Totara's: parse, pick the operation type (graphql-php's
 server), validate, pick the operation (graphql-php's executor), coerce the variables, check
 the root type, execute. Errors are kept in the order fields ran, never sorted.
+
+The last step runs the document's compiled plan when it has one due (a hot document: see
+:mod:`extapi.graphql.compiled`), otherwise graphql-core's executor; both answer the same.
 """
 
 from __future__ import annotations
