@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from extapi.addresses import address_list
 from extapi.errors import ConfigError, ValidationError
 
-__all__ = ["Config", "load_config", "Network", "LOG_FORMATS", "COMPILED_MODES", "compiled_mode"]
+__all__ = ["Config", "load_config", "Network", "LOG_FORMATS"]
 
 DEFAULT_DATABASE_URL = "sqlite:///extapi.db"
 LOG_FORMATS = ("json", "text")
