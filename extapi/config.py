@@ -53,6 +53,9 @@ class Config:
     # requests meanwhile. Each thread holds at most one database connection at a time: the
     # default leaves one of PostgreSQL's five pooled connections to the token check.
     worker_threads: int = 4
+    # When a document runs through a compiled plan instead of graphql-core's executor
+    # (extapi.graphql.compiled): "hot" (once it is sent again), "always" or "off".
+    compiled_execution: str = "hot"
 
 
 def check_database_url(url: str, name: str = "EXTAPI_DATABASE_URL") -> str:
@@ -100,7 +103,19 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         metrics=_metrics(env),
         log_format=_log_format(env),
         worker_threads=_int(env, "EXTAPI_WORKER_THREADS", Config.worker_threads),
+        compiled_execution=compiled_mode(env.get("EXTAPI_COMPILED_EXECUTION")),
     )
+
+
+COMPILED_MODES = ("hot", "off", "always")
+
+
+def compiled_mode(raw: str | None) -> str:
+    """``EXTAPI_COMPILED_EXECUTION``: hot (the default), off or always."""
+    mode = (raw or "hot").strip().lower()
+    if mode not in COMPILED_MODES:
+        raise ConfigError(f"EXTAPI_COMPILED_EXECUTION must be hot, off or always, got {raw!r}")
+    return mode
 
 
 def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from extapi.app import ExtapiApp
-from extapi.config import Config
+from extapi.config import Config, compiled_mode
 from extapi.runtime import Runtime, open_runtime
 from tests.support.databases import fresh_postgres_database, reset_postgres
 from tests.support.server import LiveServer, start_server
@@ -33,7 +33,12 @@ settings.load_profile("extapi")
 
 PG_URL = os.environ.get("EXTAPI_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("EXTAPI_TEST_REDIS_URL")
-BACKENDS = ["sqlite", "postgresql"]
+# EXTAPI_TEST_BACKENDS=sqlite narrows a run to SQLite (the second, compiled-only pass of make
+# test: plans do not depend on the database).
+BACKENDS = (os.environ.get("EXTAPI_TEST_BACKENDS") or "sqlite,postgresql").split(",")
+# When documents run through a compiled plan (extapi.graphql.compiled): the production default
+# unless a run asks for "always" or "off" (make test runs the GraphQL tests under both).
+COMPILED = compiled_mode(os.environ.get("EXTAPI_TEST_COMPILED_EXECUTION"))
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +74,9 @@ def database_url(
 
 @pytest.fixture
 def config(database_url: str) -> Config:
-    return Config(database_url=database_url, secret_key="test-secret-key")
+    return Config(
+        database_url=database_url, secret_key="test-secret-key", compiled_execution=COMPILED
+    )
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ The cache is bounded by an estimate of the memory its entries hold, not by their
 that many large distinct documents cannot grow a worker without end. An entry is counted as
 its text plus :data:`TOKEN_BYTES` per token of its parsed tree plus :data:`ENTRY_BYTES` (both
 measured with tracemalloc: the tree keeps every token, linked, so a token-dense document holds
-far more than its text, and even the smallest entry holds some 16 KiB); the least recently
-used entries go first. A document estimated above
+far more than its text, and even the smallest entry holds some 16 KiB), plus what its compiled
+plans hold once they are built (:data:`extapi.graphql.compiled.PLAN_FIELD_BYTES` per compiled
+field); the least recently used entries go first. A document estimated above
 :data:`LARGEST_SHARE` of the cap is checked and run but never cached.
 
 The event loop and the worker threads share one cache: lookups and changes to its order are
@@ -23,8 +24,9 @@ as it is dropped, not at the next full garbage collection, which stops every thr
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -39,6 +41,7 @@ from graphql import (
     get_operation_ast,
 )
 
+from extapi.graphql.compiled import PlanSlot
 from extapi.graphql.deprecations import Deprecated, DeprecationIndex
 from extapi.graphql.messages import validation_message
 from extapi.graphql.messages.syntax import parse_counting
@@ -81,6 +84,8 @@ class CheckedDocument:
     labels: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
     # Cheap enough to run on the event loop (see runs_inline).
     inline: bool = False
+    # How often it ran and its compiled plans (extapi.graphql.compiled).
+    plans: PlanSlot = field(default_factory=PlanSlot, compare=False, repr=False)
 
     def is_mutation(self, operation_name: str | None) -> bool:
         if self.document is None:
@@ -192,13 +197,38 @@ class DocumentCache:
                 self._entries[key] = entry
                 self._sizes[key] = size
                 self.bytes += size
-                while self.bytes > self.max_bytes:
-                    oldest, _ = self._entries.popitem(last=False)
-                    self.bytes -= self._sizes.pop(oldest)
+                self._evict()
+                entry.plans.charge = self._charger(key)
             entries = len(self._entries)
         if self.metrics is not None:
             self.metrics.cache_miss(entries)
         return entry
+
+    def _evict(self) -> None:
+        """Drop the least recently used entries until the estimate fits (under the lock)."""
+        while self.bytes > self.max_bytes:
+            oldest, _ = self._entries.popitem(last=False)
+            self.bytes -= self._sizes.pop(oldest)
+
+    def _charger(self, key: tuple[str, bool, int]) -> Callable[[int], None]:
+        """What an entry's plans call with their size; it reaches the cache through a weak
+        reference, so that the cache and its entries make no reference cycle."""
+        this = weakref.ref(self)
+
+        def charge(size: int) -> None:
+            cache = this()
+            if cache is not None:
+                cache._grow(key, size)
+
+        return charge
+
+    def _grow(self, key: tuple[str, bool, int], size: int) -> None:
+        """Count ``size`` more bytes (a compiled plan) into an entry still cached."""
+        with self._lock:
+            if key in self._sizes:
+                self._sizes[key] += size
+                self.bytes += size
+                self._evict()
 
     def peek(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument | None:
         """The cached entry, if any, leaving the cache as it is."""

@@ -380,6 +380,7 @@ class GraphQLEndpoint:
         )
         deprecations = DeprecationLog() if level >= DEVELOPER else None
         context.complexity = counter
+        compiled = self.runtime.config.compiled_execution
         outcomes = [
             _refused(op)
             if doc is None
@@ -390,6 +391,8 @@ class GraphQLEndpoint:
                 op.operation_name,
                 context,
                 _middleware(counter, deprecations, doc),
+                compiled,
+                site,
             )
             for doc, op in zip(checked, operations, strict=True)
         ]

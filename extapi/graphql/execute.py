@@ -3,6 +3,9 @@
 The steps and their order are Totara's: parse, pick the operation type (graphql-php's
 server), validate, pick the operation (graphql-php's executor), coerce the variables, check
 the root type, execute. Errors are kept in the order fields ran, never sorted.
+
+The last step runs the document's compiled plan when it has one due (a hot document: see
+:mod:`extapi.graphql.compiled`), otherwise graphql-core's executor; both answer the same.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from graphql import (
 )
 
 from extapi.errors import ClientSafeError
+from extapi.graphql.compiled import plan_for
 from extapi.graphql.documents import CheckedDocument
 from extapi.graphql.messages import (
     MULTIPLE_OPERATIONS,
@@ -103,7 +107,12 @@ def run(
     operation_name: str | None,
     context: Any,
     middleware: list[Any] | None = None,
+    compiled: str = "off",
+    site: object = None,
 ) -> Outcome:
+    """``compiled``: when to run a compiled plan instead of graphql-core's executor (one of
+    :data:`extapi.graphql.compiled.MODES`); ``site``: the request's settings, whose change
+    rebuilds the plans."""
     document = checked.parsed
     if document is None:
         return _refused(list(checked.errors))
@@ -122,6 +131,10 @@ def run(
     refused = _root_type_error(schema, operation)
     if refused is not None:
         return Outcome(ExecutionResult(None, [refused]), False, mutation)
+    plan = plan_for(checked.plans, schema, document, operation, values, compiled, site)
+    if plan is not None:
+        planned, planned_errors = plan.execute(context, values, middleware)
+        return Outcome(ExecutionResult(planned, planned_errors or None), False, mutation)
     execution = _context(schema, document, operation, values, context, middleware)
     try:
         data = execution.execute_operation(operation, None)

@@ -38,6 +38,7 @@ __all__ = [
     "ENTITY_FIELD_COST",
     "WRAPPER_SUFFIX",
     "CATEGORY",
+    "field_cost",
 ]
 
 QUERY_ROOT_COST = 5
@@ -87,6 +88,13 @@ def cost_table(schema: GraphQLSchema) -> Mapping[str, int]:
     return table
 
 
+def field_cost(schema: GraphQLSchema, type_name: str, field_name: str) -> int:
+    """The points one run of ``type_name.field_name`` costs (what the counter charges)."""
+    if field_name in _FREE_FIELDS:
+        return 0
+    return cost_table(schema).get(type_name, 0)
+
+
 class ComplexityCounter:
     """Middleware adding each field's points before it resolves; a field that takes the
     running total above ``max_complexity`` fails (and so does every field after it), leaving
@@ -117,11 +125,10 @@ class ComplexityCounter:
             category=CATEGORY,
         )
 
-    def resolve(
-        self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo, **args: Any
-    ) -> Any:
-        cost = self._costs.get(info.parent_type.name)
-        if cost is not None and info.field_name not in _FREE_FIELDS:
+    def charge(self, cost: int) -> None:
+        """Add one field's points (0 for a free field) and check the time budget, failing
+        with Totara's error once the total is over the limit."""
+        if cost:
             points = self.points + cost
             self.points = points
             if points > self.max_complexity:
@@ -131,4 +138,10 @@ class ComplexityCounter:
                 f"Execution time budget of {self._budget:g} seconds exceeded.",
                 category="execution_time",
             )
+
+    def resolve(
+        self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo, **args: Any
+    ) -> Any:
+        cost = self._costs.get(info.parent_type.name)
+        self.charge(0 if cost is None or info.field_name in _FREE_FIELDS else cost)
         return next_(root, info, **args)

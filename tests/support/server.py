@@ -65,6 +65,7 @@ def cli_env(config: Config) -> dict[str, str]:
         env["EXTAPI_REDIS_URL"] = config.redis_url
         env["EXTAPI_REDIS_PREFIX"] = config.redis_prefix
     env["EXTAPI_RATE_LIMIT_BACKEND"] = config.rate_limit_backend
+    env["EXTAPI_COMPILED_EXECUTION"] = config.compiled_execution
     return env
 
 
