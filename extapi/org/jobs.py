@@ -154,7 +154,11 @@ def list_job_assignments(
         *_since(actor, query.get("filters")),
     ]
     joined = ja.join(users, users.c.id == ja.c.user_id)
-    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    total = (
+        conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+        if wanted.total
+        else 0
+    )
     keys = [_SORT_KEYS[name].label(_KEY_PREFIX + name) for name in request.sort]
     page_query = select(ja, *keys).select_from(joined).where(*where)
     rows, next_cursor, cut = read_page(
