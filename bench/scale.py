@@ -145,6 +145,7 @@ class Phase:
     requests: int
     times: list[float] = field(default_factory=list)
     hwm: list[int] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def per_request_ms(self, q: float = 0.5) -> float:
@@ -305,8 +306,9 @@ def worker_pids(port: int) -> list[int]:
     return found
 
 
-def hwm(pids: list[int]) -> list[int]:
-    return [(status_kib(pid, "VmHWM") or 0) * 1024 for pid in pids]
+def hwm(pids: list[int], key: str = "VmHWM") -> list[int]:
+    """Each process's peak RSS so far (or, with ``key="VmRSS"``, its RSS now)."""
+    return [(status_kib(pid, key) or 0) * 1024 for pid in pids]
 
 
 # --- phases ---------------------------------------------------------------------------------
@@ -501,6 +503,7 @@ class Run:
     loaded_now: bool
     pids: list[int]
     idle_hwm: list[int]
+    idle_rss: list[int]
     phases: list[Phase]
     plans: str | None = None
 
@@ -524,6 +527,7 @@ def run_phases(options: Options, tmp: Path) -> Run:
     with server(extapi_command(options.workers), env, tmp / "extapi.log") as base:
         pids = worker_pids(int(base.rsplit(":", 1)[1]))
         idle = hwm(pids)
+        idle_rss = hwm(pids, "VmRSS")
         log(f"server at {base}, workers {pids}, VmHWM " + ", ".join(fmt_mb(h) for h in idle))
         with graphql_client(base, fetch_token(base, creds)) as client:
             steps: list[tuple[str, Callable[[], Phase]]] = [
@@ -538,6 +542,7 @@ def run_phases(options: Options, tmp: Path) -> Run:
                 log(f"{name} ...")
                 phase = step()
                 phase.hwm = hwm(pids)
+                phase.rss = hwm(pids, "VmRSS")
                 log(
                     f"  {phase.seconds:.1f} s, {phase.requests} requests, median "
                     f"{phase.per_request_ms():.1f} ms; VmHWM "
@@ -545,7 +550,9 @@ def run_phases(options: Options, tmp: Path) -> Run:
                 )
                 phases.append(phase)
     total = int(scalar(url, "SELECT count(*) FROM users"))
-    return Run(backend_of(url), data.people, total, data.seconds, loaded_now, pids, idle, phases)
+    return Run(
+        backend_of(url), data.people, total, data.seconds, loaded_now, pids, idle, idle_rss, phases
+    )
 
 
 # --- plans ----------------------------------------------------------------------------------
@@ -741,17 +748,20 @@ def render(options: Options, run: Run, started_load: str) -> str:
         f"- Server: `extapi serve --workers {options.workers}`, rate limits on with maximum "
         f"budgets ({'Redis' if options.redis_url else 'in-memory windows'}); client: httpx, "
         "one keep-alive connection, one request at a time",
-        f"- Worker pids {run.pids}; VmHWM after start-up: "
-        + ", ".join(fmt_mb(h) for h in run.idle_hwm),
+        f"- Worker pids {run.pids}; after start-up VmHWM "
+        + ", ".join(fmt_mb(h) for h in run.idle_hwm)
+        + ", VmRSS "
+        + ", ".join(fmt_mb(h) for h in run.idle_rss),
         "",
-        "| Phase | What | Items | Requests | Seconds | Median ms | p95 ms | Peak RSS per worker |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| Phase | What | Items | Requests | Seconds | Median ms | p95 ms "
+        "| Peak RSS (VmHWM) per worker | RSS after |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for p in run.phases:
         lines.append(
             f"| {p.name} | {p.what} | {p.count:,} | {p.requests:,} | {p.seconds:.1f} "
             f"| {p.per_request_ms():.1f} | {p.per_request_ms(0.95):.1f} "
-            f"| {', '.join(fmt_mb(h) for h in p.hwm)} |"
+            f"| {', '.join(fmt_mb(h) for h in p.hwm)} | {', '.join(fmt_mb(h) for h in p.rss)} |"
         )
     lines.append("")
     for p in run.phases:
