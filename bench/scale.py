@@ -649,7 +649,14 @@ def capture_plans(options: Options, data: Loaded) -> tuple[str, Path]:
             deep_jobs = deep_cursor(
                 jobs["next_cursor"], {k: boss if k != "id" else 0 for k in keys}
             )
-            since = int(scalar(options.database_url, "SELECT max(timemodified) FROM users"))
+            # as many changed users as the delta phase fetched
+            since = int(
+                scalar(
+                    options.database_url,
+                    "SELECT timemodified FROM users ORDER BY timemodified DESC LIMIT 1 OFFSET :n",
+                    n=options.changes - 1,
+                )
+            )
             run = int(time.time())
             cases: list[tuple[str, str, dict[str, Any]]] = [
                 ("extract, first page (with total)", EXTRACT_QUERY % "total", {"cursor": None}),
