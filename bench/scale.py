@@ -119,6 +119,7 @@ PAGE_QUERY = (
     "next_cursor } }"
 )
 BIG_TABLES = ("users", "profile_data", "job_assignments")
+PHASES = ("extract", "delta", "create", "manager", "by manager", "page")
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Options:
     plans: bool
     output: Path | None
     load_only: bool = False
+    phases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -169,7 +171,15 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--plans", action="store_true", help="write EXPLAIN of every statement")
     parser.add_argument("--output", type=Path, default=None, help="append the Markdown here")
     parser.add_argument("--load-only", action="store_true", help="load (unless cached), no run")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run, of {','.join(PHASES)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    if not phases or any(p not in PHASES for p in phases):
+        parser.error(f"--phases takes some of {','.join(PHASES)}")
     if args.users < 1000 or args.workers < 1 or args.creates < 1 or args.lookups < 1:
         parser.error("--users must be >= 1000; --workers, --creates, --lookups >= 1")
     if not 1 <= args.changes <= args.users // 2:
@@ -192,6 +202,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         args.plans,
         args.output,
         args.load_only,
+        phases,
     )
 
 
@@ -539,6 +550,8 @@ def run_phases(options: Options, tmp: Path) -> Run:
                 ("page", lambda: pages(client, data, options.lookups)),
             ]
             for name, step in steps:
+                if name not in options.phases:
+                    continue
                 log(f"{name} ...")
                 phase = step()
                 phase.hwm = hwm(pids)
@@ -586,7 +599,12 @@ def explain(engine: Engine, statement: str, parameters: Any) -> str:
         raw = conn.connection.driver_connection
         cursor = raw.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(prefix + statement, parameters or None)
+            if isinstance(parameters, list):  # SQLite's positional parameters
+                parameters = tuple(parameters)
+            if parameters:
+                cursor.execute(prefix + statement, parameters)
+            else:
+                cursor.execute(prefix + statement)
             rows = cursor.fetchall()
         finally:
             cursor.close()
@@ -775,7 +793,7 @@ def render(options: Options, run: Run, started_load: str) -> str:
         lines += [f"- {p.name}: {note}" for note in p.notes]
     if run.plans:
         lines.append(f"- Plans: {run.plans}")
-    peak = max(max(p.hwm) for p in run.phases)
+    peak = max(max(p.hwm) for p in run.phases) if run.phases else 0
     lines.append(
         f"- Peak RSS of any worker: {fmt_mb(peak)} "
         f"(aim < 100 MB: **{'met' if peak < 100 * MB else 'not met'}**)"

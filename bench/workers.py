@@ -282,15 +282,15 @@ def render(
         "machine)",
         "",
         "| Workers | Scenario | Requests/s | p50 | p99 | Server cores | wrk cores "
-        "| Other cores | Server CPU ms/request |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Other cores (PostgreSQL, Redis, everyone else) | Machine busy | Server CPU ms/request |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         lines.append(
             f"| {r.workers} | {r.scenario} | {r.result.rps:,.0f} | {fmt_us(r.result.p50_us)} "
             f"| {fmt_us(r.result.p99_us)} | {r.cores(r.server_cpu):.2f} "
             f"| {r.cores(r.wrk_cpu):.2f} | {r.cores(r.other_cpu):.2f} "
-            f"| {r.server_ms_per_request:.2f} |"
+            f"| {r.cores(r.machine_busy):.2f} of {cores} | {r.server_ms_per_request:.2f} |"
         )
     lines.append("")
     for scenario in dict.fromkeys(r.scenario for r in runs):
@@ -300,8 +300,9 @@ def render(
         ceiling = free / (two.server_cpu / two.result.requests)
         lines.append(
             f"- {scenario}: two workers / one = **{two.result.rps / one.result.rps:.2f}x**. "
-            f"With two, wrk took {two.cores(two.wrk_cpu):.2f} of {cores} cores and other "
-            f"processes {two.cores(two.other_cpu):.2f}, leaving {free:.2f} to the server; at "
+            f"With two, wrk took {two.cores(two.wrk_cpu):.2f} of {cores} cores and every other "
+            f"process (the database, Redis and whatever else runs on the machine) "
+            f"{two.cores(two.other_cpu):.2f}, leaving {free:.2f} to the server; at "
             f"{two.server_ms_per_request:.2f} ms of server CPU per request that is a ceiling "
             f"of about {ceiling:,.0f} requests/s, which two workers reach at "
             f"{100 * two.result.rps / ceiling:.0f} %."
