@@ -20,8 +20,9 @@ What it does:
    (``/proc/PID/stat``) and of the whole machine (``/proc/stat``) over each load run, so the
    report can say where the two cores went: to the server, to wrk, or to someone else.
 
-The ceiling: the server can use at most the cores wrk and the other processes leave it. Two
-workers can beat one only by the CPU a single worker left idle; the report states it.
+The ceiling: the server can use at most the cores wrk and the other processes leave it; the
+report gives each share, and the server's CPU per request, from which the ceiling on an
+otherwise idle machine follows.
 """
 
 from __future__ import annotations
@@ -296,16 +297,18 @@ def render(
     for scenario in dict.fromkeys(r.scenario for r in runs):
         one = next(r for r in runs if r.scenario == scenario and r.workers == 1)
         two = next(r for r in runs if r.scenario == scenario and r.workers == 2)
-        free = cores - two.cores(two.wrk_cpu) - two.cores(two.other_cpu)
-        ceiling = free / (two.server_cpu / two.result.requests)
+        per_request = two.server_cpu / two.result.requests
+        idle_ceiling = (cores - two.cores(two.wrk_cpu)) / per_request
         lines.append(
             f"- {scenario}: two workers / one = **{two.result.rps / one.result.rps:.2f}x**. "
-            f"With two, wrk took {two.cores(two.wrk_cpu):.2f} of {cores} cores and every other "
-            f"process (the database, Redis and whatever else runs on the machine) "
-            f"{two.cores(two.other_cpu):.2f}, leaving {free:.2f} to the server; at "
-            f"{two.server_ms_per_request:.2f} ms of server CPU per request that is a ceiling "
-            f"of about {ceiling:,.0f} requests/s, which two workers reach at "
-            f"{100 * two.result.rps / ceiling:.0f} %."
+            f"The machine was {two.cores(two.machine_busy):.2f} of {cores} cores busy: wrk "
+            f"took {two.cores(two.wrk_cpu):.2f}, every other process (the database, Redis and "
+            f"whatever else runs on the machine) {two.cores(two.other_cpu):.2f}, and the "
+            f"server got {two.cores(two.server_cpu):.2f} (one worker got "
+            f"{one.cores(one.server_cpu):.2f}). At {1000 * per_request:.2f} ms of server CPU "
+            f"per request, the cores wrk leaves on an otherwise idle machine "
+            f"({cores - two.cores(two.wrk_cpu):.2f}) would cap the server at about "
+            f"{idle_ceiling:,.0f} requests/s, less what the database and Redis need."
         )
     lines.append("")
     return "\n".join(lines)
