@@ -44,6 +44,7 @@ import base64
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -614,6 +615,24 @@ def explain(engine: Engine, statement: str, parameters: Any) -> str:
     return "\n".join(f"{'  ' * 0}{row[-1]}" for row in rows)
 
 
+_PLACEHOLDERS = re.compile(r"\((?:%\(\w+\)s|\?)(?:, (?:%\(\w+\)s|\?)){9,}\)")
+
+
+def shown(statement: str) -> str:
+    """The statement for the plans file, long IN lists cut to their length."""
+    return _PLACEHOLDERS.sub(
+        lambda m: f"(... {m.group(0).count(',') + 1} placeholders ...)", statement.strip()
+    )
+
+
+def shown_parameters(parameters: Any) -> str:
+    text = repr(parameters)
+    if len(text) <= 300:
+        return text
+    count = len(parameters) if hasattr(parameters, "__len__") else "?"
+    return f"{text[:200]} ... ({count} values)"
+
+
 def seq_scans(plan: str) -> list[str]:
     flagged = []
     for line in plan.splitlines():
@@ -720,8 +739,8 @@ def capture_plans(options: Options, data: Loaded) -> tuple[str, Path]:
                     flagged_all += flagged
                     mark = f" **SEQ SCAN: {', '.join(flagged)}**" if flagged else ""
                     sections.append(
-                        f"### Statement {count}{mark}\n\n```sql\n{statement.strip()}\n```\n\n"
-                        f"Parameters: `{parameters!r}`\n\n```\n{plan}\n```\n"
+                        f"### Statement {count}{mark}\n\n```sql\n{shown(statement)}\n```\n\n"
+                        f"Parameters: `{shown_parameters(parameters)}`\n\n```\n{plan}\n```\n"
                     )
     finally:
         runtime.close()
