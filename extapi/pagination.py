@@ -166,12 +166,14 @@ class Wanted:
     ``items``: the rows themselves; ``next_cursor``: the cursor of the next page;
     ``max_items``: the most items worth reading (None: no bound). A list resolver sets the
     bound from the complexity budget (see :mod:`extapi.graphql.paging`): a page holding
-    more can only fail.
+    more can only fail. ``total``: the count across all pages, which costs a pass over every
+    matching row, so a service skips it (and reports 0) when nobody reads it.
     """
 
     items: bool = True
     next_cursor: bool = True
     max_items: int | None = None
+    total: bool = True
 
 
 ALL = Wanted()

@@ -4,6 +4,8 @@ A list result (``core_user_users_result`` and the like) is read from the selecti
 client made on it:
 
 * no ``items`` and no ``next_cursor``: the count alone is run, no row is read;
+* no ``total``: the count is not run (a full extract asks for it once, on its first page;
+  counting every matching row again for each page would make the extract quadratic);
 * ``next_cursor`` without ``items``: only the keys of the page's last row and of the row
   after it are read;
 * ``items``: at most as many rows as the complexity budget could ever pay for, plus one to
@@ -47,6 +49,7 @@ def wanted_of(info: GraphQLResolveInfo) -> Wanted:
         items="items" in names,
         next_cursor="next_cursor" in names,
         max_items=None if counter is None else counter.remaining,
+        total="total" in names,
     )
 
 

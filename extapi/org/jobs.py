@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -84,7 +85,10 @@ _SORT_KEYS: dict[str, ColumnElement[Any]] = {
     "endate": func.coalesce(ja.c.enddate, 0),
     "position": func.coalesce(ja.c.position_id, 0),
     "organisation": func.coalesce(ja.c.organisation_id, 0),
-    "managerjaid": func.coalesce(ja.c.manager_ja_id, 0),
+    # The 0 is written into the SQL, not bound, so that the statement matches the expression
+    # index ix_job_assignments_manager_order on every database (SQLite never matches a bound
+    # parameter against an index expression).
+    "managerjaid": func.coalesce(ja.c.manager_ja_id, literal_column("0")),
     "tempmanagerjaid": func.coalesce(ja.c.temp_manager_ja_id, 0),
     "tempmanagerexpirydate": func.coalesce(ja.c.temp_manager_expiry, 0),
     "appraiserid": func.coalesce(ja.c.appraiser_id, 0),
@@ -154,7 +158,11 @@ def list_job_assignments(
         *_since(actor, query.get("filters")),
     ]
     joined = ja.join(users, users.c.id == ja.c.user_id)
-    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    total = (
+        conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+        if wanted.total
+        else 0
+    )
     keys = [_SORT_KEYS[name].label(_KEY_PREFIX + name) for name in request.sort]
     page_query = select(ja, *keys).select_from(joined).where(*where)
     rows, next_cursor, cut = read_page(

@@ -87,7 +87,11 @@ def list_users(
         reachable_users(actor.principal, actor.site, LIST),
         *_filters(actor, query.get("filters")),
     ]
-    total = conn.execute(select(func.count()).select_from(users).where(*where)).scalar_one()
+    total = (
+        conn.execute(select(func.count()).select_from(users).where(*where)).scalar_one()
+        if wanted.total
+        else 0
+    )
     items, next_cursor, cut = read_page(
         conn, select(users).where(*where), _COLUMNS, request, wanted
     )

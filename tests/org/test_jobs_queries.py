@@ -330,3 +330,16 @@ def test_a_page_of_100_jobs_costs_seven_statements_like_a_page_of_10(runtime, ca
     boss = big[0]
     assert boss["staffcount"] == 9 and big[1]["managerja"] == {"id": boss["id"]}
     assert all(item["user"] and item["position"] and item["organisation"] for item in big)
+
+
+def test_a_page_without_total_skips_the_count(runtime, call):
+    # given 10 linked jobs, and the settings reload after the change out of the way
+    _add_linked_jobs(runtime, 0, 10)
+    call(PAGE)
+    # when a page leaves out `total`, as the later pages of an extract do
+    with counting(runtime) as statements:
+        body = call(PAGE.replace("total items", "items"))
+    # then the page is whole and the count of every job was never run
+    assert "errors" not in body, body
+    assert len(body["data"]["totara_job_job_assignments"]["items"]) == 10
+    assert _tables(statements) == PAGE_TABLES[:1] + PAGE_TABLES[2:], statements
