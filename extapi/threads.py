@@ -22,6 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from extapi.memory import return_large_buffers
+
 __all__ = [
     "WorkerThreads",
     "THREAD_NAME_PREFIX",
@@ -46,7 +48,10 @@ def prepare_serving_process() -> None:
     * A full garbage collection stops every thread for as long as it takes to scan every object
       the process holds; most of them (the schema, modules, the database engine) are made at
       start and live as long as the process. Freezing them leaves only later objects to scan.
+    * Large buffers (a password hash takes 19 MiB) are given back to the system when freed; see
+      :func:`extapi.memory.return_large_buffers`.
     """
+    return_large_buffers()
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     gc.collect()
     gc.freeze()
