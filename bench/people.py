@@ -15,8 +15,11 @@ What it does, in one run:
    the serving process's RSS (``VmRSS`` in ``/proc/PID/status``) every 100 ms;
 4. runs, against that one server:
 
-   * **create (no password)**: ``core_user_create_user`` with ``auth: "nologin"`` and five
-     profile fields (username, email, firstname, lastname, idnumber), the SSO-style import;
+   * **create (no password)**: ``core_user_create_user`` with five profile fields (username,
+     email, firstname, lastname, idnumber) and ``generate_password: true``, the import that
+     sends no password. (It used ``auth: "nologin"`` until the API learned Totara 17.3's rule
+     that a create names a password or asks for one, and that "No login" can not be set
+     through the API; a generated password costs one Argon2id hash too);
    * **create (password)**: the same with ``auth: "manual"`` and a password that meets the
      policy, so every user costs one Argon2id hash;
    * **extract**: ``core_user_users`` paged with cursors through every listable user, five
@@ -414,11 +417,11 @@ def create_input(prefix: str, number: int, password: bool) -> dict[str, Any]:
         "lastname": f"Last{number}",
         "idnumber": f"{prefix.upper()}-{number}",
     }
+    data["auth"] = "manual"
     if password:
-        data["auth"] = "manual"
         data["password"] = f"Passw0rd!x{number}"
     else:
-        data["auth"] = "nologin"
+        data["generate_password"] = True
     return data
 
 
