@@ -172,6 +172,8 @@ _CLIENT_COLUMNS = [
     api_client_settings.c.allowed_ips,
     users.c.username.label("service_account"),
     tenants.c.idnumber.label("tenant"),
+    tenants.c.name.label("tenant_name"),
+    tenants.c.suspended.label("tenant_suspended"),
 ]
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
-
-from extapi.db.tables import site_admins, users
-from extapi.people.directory import user_matches
-
-__all__ = ["VALID", "account_status", "eligible_accounts", "STATUS_MESSAGES"]
+__all__ = ["VALID", "account_status", "STATUS_MESSAGES"]
 
 NO_USER: Final = "NO_USER"
 ADMIN: Final = "ADMIN"
@@ -49,25 +44,3 @@ def account_status(
     if user["tenant_id"] != client_tenant_id:
         return WRONG_TENANT
     return VALID
-
-
-def eligible_accounts(
-    conn: Connection, tenant_id: int | None, search: str = "", limit: int = 200
-) -> list[dict[str, Any]]:
-    """Users that would be VALID service accounts for a client of ``tenant_id`` (the picker
-    offers only these), optionally narrowed by a text as in the user search, in name
-    order."""
-    query = (
-        select(users.c.id, users.c.username, users.c.firstname, users.c.lastname, users.c.email)
-        .where(
-            users.c.deleted.is_(False),
-            users.c.suspended.is_(False),
-            users.c.tenant_id.is_(None) if tenant_id is None else users.c.tenant_id == tenant_id,
-            users.c.id.not_in(select(site_admins.c.user_id)),
-        )
-        .order_by(users.c.lastname, users.c.firstname, users.c.id)
-        .limit(limit)
-    )
-    if search.strip():
-        query = query.where(user_matches(search.strip()[:100]))
-    return [dict(r) for r in conn.execute(query).mappings()]

@@ -19,6 +19,7 @@ __all__ = [
     "parse_client_form",
     "parse_settings_form",
     "tenant_choice",
+    "SYSTEM_KEY",
 ]
 
 _WHOLE = re.compile(r"^-?\d{1,12}$")
@@ -26,14 +27,21 @@ ERROR_LEVELS = ("site", "none", "normal", "developer")
 ALLOWED_IPS_MAX_CHARS = 16_000  # room for the longest list the service accepts
 
 
+SYSTEM_KEY = "system"  # the tenant field's value for a system client
+
+
 @dataclass
 class ClientForm:
     name: str = ""
     description: str = ""
     user_id: int | None = None
+    # The tenant field as sent: "" (not chosen yet), SYSTEM_KEY, or a tenant's id.
     tenant_key: str = ""
     enabled: bool = True
     errors: list[str] = field(default_factory=list)
+    # True when the admin only asked to see the chosen tenant's accounts (the form without
+    # JavaScript); nothing is created then.
+    showing_accounts: bool = False
 
 
 @dataclass
@@ -72,10 +80,15 @@ def parse_client_form(form: FormData, editing: bool = False) -> ClientForm:
     parsed = ClientForm(
         name=_text(form, "name", 300),
         description=_text(form, "description", 5000),
-        tenant_key=_text(form, "tenant", 100),
+        tenant_key=_text(form, "tenant", 20),
         enabled=editing or form.get("enabled") == "1",
+        showing_accounts=not editing and form.get("show_accounts") == "1",
     )
     parsed.user_id = positive_int(_text(form, "service_account", 20))
+    if parsed.showing_accounts:
+        return parsed
+    if not editing and not parsed.tenant_key:
+        parsed.errors.append("Choose System or a tenant.")
     if parsed.user_id is None:
         parsed.errors.append("Choose a service account.")
     return parsed
@@ -133,6 +146,7 @@ def parse_settings_form(form: FormData) -> SettingsForm:
     return settings
 
 
-def tenant_choice(tenants: list[dict[str, Any]], key: str) -> int | None:
-    """The tenant id chosen by its idnumber, or None for a system client."""
-    return next((int(t["id"]) for t in tenants if t["idnumber"] == key), None)
+def tenant_choice(tenants: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """The tenant chosen by its id, or None (the system, nothing chosen, or no such tenant)."""
+    wanted = positive_int(key)
+    return next((t for t in tenants if t["id"] == wanted), None)

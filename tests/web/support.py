@@ -10,10 +10,11 @@ from extapi.people.users import make_site_admin
 from extapi.runtime import Runtime
 from tests.factories import make_user
 
-__all__ = ["ADMIN_PASSWORD", "make_admin", "sign_in", "csrf_token", "post_form"]
+__all__ = ["ADMIN_PASSWORD", "make_admin", "sign_in", "csrf_token", "post_form", "picker_of"]
 
 ADMIN_PASSWORD = "Admin-pass-123"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_PICKER = re.compile(r'<select id="service_account".*?</select>', re.S)
 
 
 def make_admin(runtime: Runtime, username: str = "admin") -> int:
@@ -43,3 +44,11 @@ def post_form(client: TestClient, form_page: str, action: str, data: dict[str, s
     """POST ``data`` to ``action`` with the CSRF token shown on ``form_page``."""
     fields = {"csrf_token": csrf_token(client, form_page), **(data or {})}
     return client.post(action, data=fields, follow_redirects=False)
+
+
+def picker_of(page: str) -> str:
+    """The service-account picker of a client form, as the browser shows it before any script
+    runs (the page's <template> of every account is left out)."""
+    found = _PICKER.search(page)
+    assert found, "no service account picker on the page"
+    return found.group(0)

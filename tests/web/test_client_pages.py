@@ -12,7 +12,7 @@ from extapi.auth import clients
 from extapi.people.users import set_suspended
 from extapi.runtime import Runtime
 from tests.factories import TOKEN_PATH, make_api_client, make_tenant, make_user
-from tests.web.support import post_form
+from tests.web.support import picker_of, post_form
 
 _SECRET = re.compile(r'<code id="client-secret">([A-Za-z0-9]+)</code>')
 _CLIENT_ID = re.compile(r'<code id="client-id">([A-Za-z0-9]+)</code>')
@@ -50,24 +50,30 @@ def test_list_shows_clients_with_tenant_account_status_and_limits(
     assert "acme" in page and "Never" in page and "250,000" in page
 
 
-def test_new_client_picker_offers_only_valid_accounts_for_the_tenant(
+def test_new_client_picker_offers_the_chosen_tenants_accounts_with_their_state(
     admin: TestClient, runtime: Runtime
 ) -> None:
     # Given users of every kind
     tenant = make_tenant(runtime, "acme")
     _service_account(runtime, "systemsync")
     _service_account(runtime, "acmesync", tenant)
+    make_user(runtime, "noroles")
     sleepy = _service_account(runtime, "sleepysync")
     with runtime.engine.begin() as conn:
         set_suspended(conn, sleepy, True)
-    # When the form is opened for a system client, then for the tenant
-    system_page = admin.get("/admin/clients/new").text
-    tenant_page = admin.get("/admin/clients/new?tenant=acme").text
-    # Then each offers only its valid accounts: no admins, suspended or other-tenant users
-    assert "(systemsync)" in system_page
-    assert "(acmesync)" not in system_page and "(sleepysync)" not in system_page
-    assert "(admin)" not in system_page
-    assert "(acmesync)" in tenant_page and "(systemsync)" not in tenant_page
+    # When the form is opened with nothing chosen, for System, then for the tenant
+    nothing = picker_of(admin.get("/admin/clients/new").text)
+    system = picker_of(admin.get("/admin/clients/new?tenant=system").text)
+    acme = picker_of(admin.get(f"/admin/clients/new?tenant={tenant}").text)
+    # Then nothing is offered until a choice is made
+    assert "Choose System or a tenant first" in nothing and "(systemsync)" not in nothing
+    # And each choice offers only its own accounts, never an administrator
+    assert "(systemsync): Active, holds the API User role" in system
+    assert "(noroles): Active, no API User role" in system
+    assert "(acmesync)" not in system and "(admin)" not in system
+    assert "(acmesync): Active, holds the API User role" in acme and "(systemsync)" not in acme
+    # And a suspended account is shown with its state but can not be picked
+    assert re.search(r"disabled>[^<]*\(sleepysync\): Suspended", system)
 
 
 def test_adding_a_client_shows_the_secret_once_and_it_gets_a_token(
@@ -84,7 +90,7 @@ def test_adding_a_client_shows_the_secret_once_and_it_gets_a_token(
             "name": "HR sync",
             "description": "Nightly",
             "service_account": str(account),
-            "tenant": "",
+            "tenant": "system",
             "enabled": "1",
         },
     )
@@ -125,6 +131,7 @@ def test_invalid_new_client_keeps_the_input_and_creates_nothing(
         ),
     ]
     for data, message in cases:
+        data = {"tenant": "system", **data}
         response = post_form(admin, "/admin/clients/new", "/admin/clients/new", data)
         assert response.status_code == 400, data
         assert message in response.text.replace("&#39;", "'")
@@ -132,16 +139,16 @@ def test_invalid_new_client_keeps_the_input_and_creates_nothing(
 
 
 def test_tenant_client_needs_a_member_of_that_tenant(admin: TestClient, runtime: Runtime) -> None:
-    make_tenant(runtime, "acme")
+    tenant = make_tenant(runtime, "acme")
     outsider = _service_account(runtime, "outsider")
     response = post_form(
         admin,
-        "/admin/clients/new?tenant=acme",
+        f"/admin/clients/new?tenant={tenant}",
         "/admin/clients/new",
-        {"name": "Acme", "service_account": str(outsider), "tenant": "acme", "enabled": "1"},
+        {"name": "Acme", "service_account": str(outsider), "tenant": str(tenant), "enabled": "1"},
     )
     assert response.status_code == 400
-    assert "The user does not belong to the tenant." in response.text
+    assert "(outsider) belongs to System, not to Tenant acme" in response.text
     assert _client_count(runtime) == 0
 
 
@@ -150,7 +157,7 @@ def test_disabling_a_client_rejects_its_credentials_and_enabling_restores_them(
 ) -> None:
     client = make_api_client(runtime, name="Sync")
     page = f"/admin/clients/{client.client_id}"
-    response = post_form(admin, page, f"{page}/status", {"action": "disable"})
+    response = post_form(admin, page, f"{page}/status", {"action": "disable", "confirmed": "1"})
     assert response.status_code == 303
     assert _token_status(admin, client.client_id, client.secret) == 401
     assert "Client disabled" in admin.get(page).text
@@ -381,13 +388,8 @@ def test_list_can_show_one_tenants_clients(admin: TestClient, runtime: Runtime) 
     assert "Acme HR" in acme and "System sync" not in acme
     assert "System sync" in system and "Acme HR" not in system
     assert "System sync" in unknown and "Acme HR" in unknown
-    assert 'href="/admin/clients/new?tenant=acme"' in acme
-
-
-def test_a_tenant_idnumber_is_encoded_in_links(admin: TestClient, runtime: Runtime) -> None:
-    tenant = make_tenant(runtime, "a&b=c#d")
-    page = admin.get(f"/admin/clients?tenant_id={tenant}").text
-    assert 'href="/admin/clients/new?tenant=a%26b%3Dc%23d"' in page
+    assert f'href="/admin/clients/new?tenant={tenant}"' in acme
+    assert 'href="/admin/clients/new?tenant=system"' in system
 
 
 def test_totaras_client_addresses_lead_here(anonymous: TestClient, runtime: Runtime) -> None:

@@ -102,7 +102,9 @@ def test_the_list_shows_tenant_status_role_and_site_admin(
     assert any("Site administrator" in r and "admin@example.com" in r for r in rows)
     (grace_row,) = [r for r in rows if "grace" in r]
     # name, username, email, tenant, status (in words), where the API User role is held
-    assert "Grace Hopper grace grace@example.com Tenant acme Active Tenant Tenant acme" in grace_row
+    assert (
+        "Grace Hopper grace grace@example.com Tenant acme Active Tenant acme Suspend" in grace_row
+    )
 
 
 def test_the_tenant_filter_shows_only_its_members(admin: TestClient, runtime: Runtime) -> None:
@@ -188,7 +190,7 @@ def test_unknown_or_malformed_user_ids_give_the_404_page(admin: TestClient, path
     ],
 )
 def test_actions_on_unknown_ids_give_the_404_page(admin: TestClient, action: str) -> None:
-    response = post_form(admin, USERS, action, {"action": "assign"})
+    response = post_form(admin, USERS, action, {"action": "assign", "confirmed": "1"})
     assert response.status_code == 404
 
 
@@ -199,11 +201,11 @@ def test_posts_without_the_csrf_token_are_refused(
     client = make_api_client(runtime, tenant_id=tenant)
     users_before = _count(runtime, users)
     posts = [
-        (f"{USERS}/{ada}/suspend", {}),
+        (f"{USERS}/{ada}/suspend", {"confirmed": "1"}),
         (f"{USERS}/{ada}/roles/apiuser", {"action": "assign"}),
         (f"{USERS}/new", {"username": "x", "email": "x@example.com", "firstname": "X"}),
         (f"{TENANTS}/new", {"name": "T", "idnumber": "t"}),
-        (f"{TENANTS}/{tenant}/suspend", {}),
+        (f"{TENANTS}/{tenant}/suspend", {"confirmed": "1"}),
     ]
     for action, data in posts:
         response = admin.post(action, data={**data, "csrf_token": "wrong"})
@@ -295,7 +297,9 @@ def test_a_taken_email_address_is_reported(
 
 # --- suspending ---------------------------------------------------------------------------------
 def test_suspend_and_unsuspend_a_user(admin: TestClient, runtime: Runtime, ada: int) -> None:
-    response = post_form(admin, USERS, f"{USERS}/{ada}/suspend", {"back": "/admin/users?q=ada"})
+    response = post_form(
+        admin, USERS, f"{USERS}/{ada}/suspend", {"back": "/admin/users?q=ada", "confirmed": "1"}
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/users?q=ada"
     assert _user(runtime, ada).suspended
@@ -311,15 +315,17 @@ def test_suspend_and_unsuspend_a_user(admin: TestClient, runtime: Runtime, ada: 
 
 def test_the_back_address_never_leaves_the_people_pages(admin: TestClient, ada: int) -> None:
     for back in ("https://evil.example/", "//evil.example/admin/users", "/logout"):
-        response = post_form(admin, USERS, f"{USERS}/{ada}/suspend", {"back": back})
+        response = post_form(
+            admin, USERS, f"{USERS}/{ada}/suspend", {"back": back, "confirmed": "1"}
+        )
         assert response.headers["location"] == f"/admin/users/{ada}"
 
 
 def test_an_admin_cannot_suspend_themselves(
     admin: TestClient, runtime: Runtime, admin_id: int
 ) -> None:
-    assert f'action="/admin/users/{admin_id}/suspend"' not in admin.get(USERS).text
-    response = post_form(admin, USERS, f"{USERS}/{admin_id}/suspend")
+    assert f'href="/admin/users/{admin_id}/suspend' not in admin.get(USERS).text
+    response = post_form(admin, USERS, f"{USERS}/{admin_id}/suspend", {"confirmed": "1"})
     assert response.status_code == 400
     assert "You cannot suspend your own account" in response.text
     assert not _user(runtime, admin_id).suspended
@@ -338,8 +344,8 @@ def test_assign_and_unassign_the_api_user_role(
         assert response.status_code == 303
     # Then each holds it in their home context, and the list says where
     rows = {r.split()[0]: r for r in _rows(admin.get(USERS).text)}
-    assert "Ada Lovelace ada ada@engine.org None (system) Active System" in rows["Ada"]
-    assert "Tenant acme Active Tenant Tenant acme" in rows["Grace"]
+    assert "Ada Lovelace ada ada@engine.org System Active System" in rows["Ada"]
+    assert "Tenant acme Active Tenant acme" in rows["Grace"]
     assert _user(runtime, ada).apiuser_system and _user(runtime, grace).apiuser_tenant
     # When the role is taken away again
     post_form(admin, USERS, f"{USERS}/{grace}/roles/apiuser", {"action": "unassign"})
@@ -386,14 +392,17 @@ def test_suspending_a_tenant_disables_its_clients(admin: TestClient, runtime: Ru
     other = make_api_client(runtime)
     row = _rows(admin.get(TENANTS).text)[0]
     assert (
-        "Active 2 users in tenant Tenant acme 2 (2 enabled)" in row
+        "Active 2 users in tenant Tenant acme 2 API clients of Tenant acme (2 enabled)" in row
     )  # two service accounts, two clients
 
-    response = post_form(admin, TENANTS, f"{TENANTS}/{acme}/suspend")
+    response = post_form(admin, TENANTS, f"{TENANTS}/{acme}/suspend", {"confirmed": "1"})
     assert response.status_code == 303
     page = admin.get(TENANTS).text
     assert "Tenant Tenant acme suspended; 2 API clients were disabled." in page
-    assert "Suspended 2 users in tenant Tenant acme 2 (0 enabled)" in _rows(page)[0]
+    assert (
+        "Suspended 2 users in tenant Tenant acme 2 API clients of Tenant acme (0 enabled)"
+        in _rows(page)[0]
+    )
     with runtime.engine.connect() as conn:
         status = dict(conn.execute(select(api_clients.c.id, api_clients.c.status)).all())
     assert [status[c.id] for c in ours] == [False, False] and status[other.id]
@@ -401,4 +410,7 @@ def test_suspending_a_tenant_disables_its_clients(admin: TestClient, runtime: Ru
     post_form(admin, TENANTS, f"{TENANTS}/{acme}/unsuspend")
     page = admin.get(TENANTS).text
     assert "Its API clients stay disabled" in page
-    assert "Active 2 users in tenant Tenant acme 2 (0 enabled)" in _rows(page)[0]
+    assert (
+        "Active 2 users in tenant Tenant acme 2 API clients of Tenant acme (0 enabled)"
+        in _rows(page)[0]
+    )

@@ -12,13 +12,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from extapi.auth import clients as service
-from extapi.auth.service_accounts import STATUS_MESSAGES, VALID, eligible_accounts
-from extapi.errors import ExtapiError, NotFoundError
+from extapi.auth.account_states import account_candidates, client_health, states_of_clients
+from extapi.auth.service_accounts import STATUS_MESSAGES, VALID
+from extapi.errors import ExtapiError, NotFoundError, ValidationError
 from extapi.http import site_address
 from extapi.people.tenants import list_tenants
 from extapi.settings.site import load_site_settings
 from extapi.web.auth import Viewer, admin_page, flash, form_of
 from extapi.web.client_forms import (
+    SYSTEM_KEY,
     ClientForm,
     SettingsForm,
     parse_client_form,
@@ -29,7 +31,7 @@ from extapi.web.client_usage import usage_context
 from extapi.web.state import web_state
 from extapi.web.templating import render
 from extapi.web.views import client_actions
-from extapi.web.views.client_actions import client_not_found
+from extapi.web.views.client_actions import client_not_found, render_secret
 from extapi.web.views.people_support import positive_int
 
 __all__ = ["ROUTES"]
@@ -43,6 +45,12 @@ class Listing:
     # "" every client, "0" the system's, else a tenant's id (Totara's ?tenant_id=)
     tenant_filter: str = ""
     tenant: dict[str, Any] | None = None
+    # each client's effective status, in the order of ``clients``
+    health: list[Any] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[tuple[dict[str, Any], Any]]:
+        return list(zip(self.clients, self.health, strict=True))
 
 
 def _listing(conn: Connection, raw_filter: str) -> Listing:
@@ -56,7 +64,8 @@ def _listing(conn: Connection, raw_filter: str) -> Listing:
         tenant = next((t for t in tenants if t["id"] == wanted), None)
         raw_filter, tenant_id = (str(wanted), wanted) if tenant else ("", service.EVERY_TENANT)
     clients = service.list_clients(conn, tenant_id)
-    return Listing(clients, load_site_settings(conn), tenants, raw_filter, tenant)
+    health = states_of_clients(conn, clients)
+    return Listing(clients, load_site_settings(conn), tenants, raw_filter, tenant, health)
 
 
 async def client_list(request: Request, _viewer: Viewer) -> Response:
@@ -67,27 +76,67 @@ async def client_list(request: Request, _viewer: Viewer) -> Response:
     )
 
 
-def _new_form_context(conn: Connection, tenant_key: str, search: str) -> dict[str, Any]:
+def _new_form_context(conn: Connection, tenant_key: str) -> dict[str, Any]:
+    """The add form's data: every tenant, every candidate account (the page filters them by
+    tenant with JavaScript), and the accounts of the tenant chosen, if any."""
     tenants = list_tenants(conn)
-    tenant_id = tenant_choice(tenants, tenant_key)
+    tenant = tenant_choice(tenants, tenant_key)
+    if tenant_key != SYSTEM_KEY:
+        tenant_key = str(tenant["id"]) if tenant else ""
+    every = account_candidates(conn)
+    tenant_id = tenant["id"] if tenant else None
     return {
         "tenants": tenants,
-        "tenant_key": tenant_key if tenant_id is not None else "",
-        "tenant": next((t for t in tenants if t["id"] == tenant_id), None),
-        "accounts": eligible_accounts(conn, tenant_id, search),
-        "account_search": search,
+        "tenant": tenant,
+        "tenant_key": tenant_key,
+        "system_key": SYSTEM_KEY,
+        "all_accounts": every,
+        "accounts": [a for a in every if tenant_key and a.tenant_id == tenant_id],
     }
+
+
+def _wrong_tenant(form: ClientForm, context: dict[str, Any]) -> str | None:
+    """Why the chosen account can not serve a client of the chosen tenant, in words, when it
+    belongs to another one (the service refuses it too; this only says it plainly)."""
+    chosen = next((a for a in context["all_accounts"] if a.user_id == form.user_id), None)
+    tenant = context["tenant"]
+    if chosen is None or chosen.tenant_id == (tenant["id"] if tenant else None):
+        return None
+    names = {t["id"]: t["name"] for t in context["tenants"]}
+    home = names.get(chosen.tenant_id, "System") if chosen.tenant_id else "System"
+    wanted = tenant["name"] if tenant else "System"
+    return (
+        f"{chosen.display_name} belongs to {home}, not to {wanted}: "
+        f"choose one of {wanted}'s accounts."
+    )
+
+
+def _new_form_errors(form: ClientForm, context: dict[str, Any]) -> list[str]:
+    errors = list(form.errors)
+    if form.tenant_key and not context["tenant_key"]:
+        errors.insert(0, "Choose System or a tenant from the list.")
+    elif context["tenant_key"] and form.user_id is not None:
+        problem = _wrong_tenant(form, context)
+        if problem:
+            errors.append(problem)
+    return errors
 
 
 async def client_new(request: Request, _viewer: Viewer) -> Response:
     state = web_state(request)
     if request.method == "GET":
-        tenant_key = request.query_params.get("tenant", "")[:100]
-        search = request.query_params.get("account_q", "")[:100]
-        context = await state.read(_new_form_context, tenant_key, search)
+        tenant_key = request.query_params.get("tenant", "")[:20]
+        context = await state.read(_new_form_context, tenant_key)
         return _render_form(request, "clients/new.html", context, ClientForm())
     form = parse_client_form(await form_of(request))
-    context = await state.read(_new_form_context, form.tenant_key, "")
+    context = await state.read(_new_form_context, form.tenant_key)
+    if form.showing_accounts:
+        form.tenant_key = context["tenant_key"]
+        if all(a.user_id != form.user_id for a in context["accounts"]):
+            form.user_id = None
+        return _render_form(request, "clients/new.html", context, form)
+    form.errors = _new_form_errors(form, context)
+    form.tenant_key = context["tenant_key"]
     if form.errors:
         return _render_form(request, "clients/new.html", context, form, 400)
     try:
@@ -95,18 +144,12 @@ async def client_new(request: Request, _viewer: Viewer) -> Response:
     except ExtapiError as exc:
         form.errors.append(exc.message)
         return _render_form(request, "clients/new.html", context, form, 400)
-    return render(
-        request,
-        "clients/secret.html",
-        section="clients",
-        title="Client created",
-        client=row,
-        secret=secret,
-        created=True,
-    )
+    return render_secret(request, row, secret, created=True)
 
 
 def _add(conn: Connection, form: ClientForm, context: dict[str, Any], hasher: Any) -> Any:
+    if not context["tenant_key"]:  # never a System client by default
+        raise ValidationError("Choose System or a tenant.")
     site = load_site_settings(conn)
     tenant = context["tenant"]
     new = service.NewClient(
@@ -138,13 +181,15 @@ def _render_form(
 def _detail(conn: Connection, client_id: str) -> dict[str, Any]:
     client = service.get_client(conn, client_id)
     site = load_site_settings(conn)
-    status = service.service_account_status(conn, client["user_id"], client["tenant_id"])
+    health = client_health(conn, client)
+    status = health.account.status
     return {
         "client": client,
         "site": site,
+        "health": health,
         "account_status": status,
         "account_message": STATUS_MESSAGES.get(status, status),
-        "account_valid": status == VALID,
+        "account_valid": health.account.status == VALID,
         "over_site_limit": service.exceeds_site_limit(client, site),
         **usage_context(conn, client, site),
     }
@@ -214,19 +259,10 @@ async def client_settings(request: Request, _viewer: Viewer) -> Response:
 
 def _edit_context(conn: Connection, client_id: str, search: str) -> dict[str, Any]:
     client = service.get_client(conn, client_id)
-    accounts = eligible_accounts(conn, client["tenant_id"], search)
-    if client["user_id"] is not None and all(a["id"] != client["user_id"] for a in accounts):
-        accounts.insert(
-            0,
-            {
-                "id": client["user_id"],
-                "username": client["service_account"],
-                "firstname": "",
-                "lastname": "",
-                "email": "",
-                "current": True,
-            },
-        )
+    accounts = account_candidates(conn, client["tenant_id"], every_tenant=False, search=search)
+    current = client_health(conn, client).account
+    if current.user_id is not None and all(a.user_id != current.user_id for a in accounts):
+        accounts.insert(0, current)
     return {"client": client, "accounts": accounts, "account_search": search}
 
 

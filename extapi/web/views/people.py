@@ -6,6 +6,7 @@ template or redirects (Post/Redirect/Get)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -162,10 +163,30 @@ async def _refused(request: Request, exc: ValidationError) -> Response:
     return _user_page(request, await _load_user(request), [exc.message], 400)
 
 
+async def _confirm_suspension(request: Request) -> Response:
+    """Asks before suspending: the page's form posts back here with ``confirmed``."""
+    user = await _load_user(request)
+    back = back_target(request.query_params, f"/admin/users/{user.id}")
+    return render(
+        request,
+        "people/confirm_suspend_user.html",
+        section="users",
+        title=f"Suspend {user.fullname or user.username}",
+        user=user,
+        back=back,
+    )
+
+
 def _suspension_view(suspended: bool) -> Any:
     async def view(request: Request, viewer: Viewer) -> Response:
         user_id = path_id(request, "user_id")
+        if suspended and request.method == "GET":
+            return await _confirm_suspension(request)
         form = await form_of(request)
+        back = back_target(form, f"/admin/users/{user_id}")
+        if suspended and form.get("confirmed") != "1":
+            confirm = f"/admin/users/{user_id}/suspend?{urlencode({'back': back})}"
+            return RedirectResponse(confirm, status_code=303)
         try:
             user = await web_state(request).write(suspend_user, user_id, suspended, viewer.user_id)
         except NotFoundError:
@@ -174,7 +195,7 @@ def _suspension_view(suspended: bool) -> Any:
             return await _refused(request, exc)
         done = "suspended" if suspended else "unsuspended"
         flash(request, f"{user.fullname} ({user.username}) {done}.")
-        return RedirectResponse(back_target(form, f"/admin/users/{user_id}"), status_code=303)
+        return RedirectResponse(back, status_code=303)
 
     view.__name__ = "unsuspend_user" if not suspended else "suspend_user"
     return view
@@ -182,7 +203,7 @@ def _suspension_view(suspended: bool) -> Any:
 
 def _role_message(change: RoleChange, assign: bool) -> str:
     user = change.user
-    where = "the system context" if change.tenant_id is None else f"tenant {user.tenant_name}"
+    where = "the System context" if change.tenant_id is None else f"tenant {user.tenant_name}"
     if assign:
         done = "now holds" if change.changed else "already held"
     else:
@@ -215,7 +236,11 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/users", admin_page(users_page)),
     Route("/admin/users/new", admin_page(new_user_page), methods=["GET", "POST"]),
     Route("/admin/users/{user_id}", admin_page(user_page)),
-    Route("/admin/users/{user_id}/suspend", admin_page(_suspension_view(True)), methods=["POST"]),
+    Route(
+        "/admin/users/{user_id}/suspend",
+        admin_page(_suspension_view(True)),
+        methods=["GET", "POST"],
+    ),
     Route(
         "/admin/users/{user_id}/unsuspend", admin_page(_suspension_view(False)), methods=["POST"]
     ),

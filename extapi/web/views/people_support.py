@@ -4,8 +4,8 @@ fields of a form, where to go back to after an action, and paging links."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import NoReturn
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
@@ -59,7 +59,7 @@ def text_fields(form: FormData, names: Iterable[str]) -> dict[str, str]:
     return values
 
 
-def back_target(form: FormData, default: str) -> str:
+def back_target(form: Mapping[str, Any], default: str) -> str:
     """Where to send the browser after an action: the page it came from, when that is one of
     the people pages of this site (never another host), else ``default``."""
     raw = form.get("back")

@@ -1,5 +1,6 @@
 """Tenants pages: the list with member and client counts, adding a tenant, suspending and
-unsuspending one (suspending disables every API client of the tenant, as in Totara).
+unsuspending one (suspending disables every API client of the tenant, as in Totara, so it is
+confirmed on a page first).
 Routes are listed by :mod:`extapi.web.views.people`."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from extapi.errors import NotFoundError, ValidationError
 from extapi.people.admin_actions import suspend_tenant
-from extapi.people.directory import TenantSummary, list_tenant_summaries
+from extapi.people.directory import TenantSummary, get_tenant, list_tenant_summaries
 from extapi.people.tenants import add_tenant
 from extapi.web.auth import Viewer, admin_page, flash, form_of
 from extapi.web.state import web_state
@@ -70,9 +71,30 @@ def _suspension_message(tenant: TenantSummary, suspended: bool) -> str:
     return f"Tenant {tenant.name} suspended; {count} {clients} disabled."
 
 
+async def _confirm_suspension(request: Request, tenant_id: int) -> Response:
+    """Asks before suspending, saying how many clients it disables; the page's form posts
+    back here with ``confirmed``."""
+    try:
+        tenant = await web_state(request).read(get_tenant, tenant_id)
+    except NotFoundError:
+        not_found()
+    return render(
+        request,
+        "people/confirm_suspend_tenant.html",
+        section="tenants",
+        title=f"Suspend {tenant.name}",
+        tenant=tenant,
+    )
+
+
 def _suspension_view(suspended: bool) -> Any:
     async def view(request: Request, _viewer: Viewer) -> Response:
         tenant_id = path_id(request, "tenant_id")
+        if suspended and request.method == "GET":
+            return await _confirm_suspension(request, tenant_id)
+        form = await form_of(request)
+        if suspended and form.get("confirmed") != "1":
+            return RedirectResponse(f"/admin/tenants/{tenant_id}/suspend", status_code=303)
         try:
             tenant = await web_state(request).write(suspend_tenant, tenant_id, suspended)
         except NotFoundError:
@@ -88,7 +110,9 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/tenants", admin_page(tenants_page)),
     Route("/admin/tenants/new", admin_page(new_tenant_page), methods=["GET", "POST"]),
     Route(
-        "/admin/tenants/{tenant_id}/suspend", admin_page(_suspension_view(True)), methods=["POST"]
+        "/admin/tenants/{tenant_id}/suspend",
+        admin_page(_suspension_view(True)),
+        methods=["GET", "POST"],
     ),
     Route(
         "/admin/tenants/{tenant_id}/unsuspend",
