@@ -2,7 +2,8 @@
 
 The document declares a variable for each argument it passes: every required argument, plus
 optional input objects (they are how lists are paged and filtered). Input objects get their
-required fields, or one telling field when none is required. The selection takes the return
+required fields (with those the server requires beyond the schema, such as a new user's
+password), or one telling field when none is required. The selection takes the return
 type's scalar fields a couple of records deep, leaving out hidden fields and fields whose
 arguments are required.
 """
@@ -44,6 +45,9 @@ KEY_FIELDS = ("id", "idnumber", "username", "fullname", "email", "found", "total
 # When an input object has no required field, the first of these it has is filled in.
 PREFERRED_INPUTS = ("pagination", "fullname", "firstname", "idnumber", "username", "limit")
 SKIPPED_INPUTS = ("cursor",)
+# Fields the server needs although the schema leaves them optional (Totara's own checks):
+# a new user needs a password unless one is generated.
+SERVER_REQUIRED: dict[str, tuple[str, ...]] = {"core_user_create_user_input": ("password",)}
 MAX_INPUT_DEPTH = 4
 
 
@@ -109,7 +113,11 @@ def sample_input(type_: GraphQLInputType, name: str, owner: str, depth: int = 0)
 
 
 def _sample_object(type_: GraphQLInputObjectType, depth: int) -> dict[str, Any]:
-    chosen = [n for n, f in type_.fields.items() if _required(f.type, f.default_value)]
+    chosen = [
+        n
+        for n, f in type_.fields.items()
+        if _required(f.type, f.default_value) or n in SERVER_REQUIRED.get(type_.name, ())
+    ]
     if not chosen and depth < MAX_INPUT_DEPTH:
         optional = _optional_pick(type_)
         chosen = [optional] if optional else []

@@ -20,7 +20,8 @@ from extapi.apidocs import DEFAULT_HIDDEN, build_reference
 from extapi.apidocs.examples import build_example
 from extapi.apidocs.hidden import Hidden
 from extapi.graphql.schema import build_schema
-from tests.factories import fetch_token, graphql, make_api_client
+from extapi.org.hierarchy import KIND_INFO, add_framework
+from tests.factories import fetch_token, graphql, make_api_client, make_user
 
 SCHEMA = build_schema()
 REFERENCE = build_reference(SCHEMA)
@@ -86,6 +87,7 @@ def test_a_new_user_example_fills_every_required_input_field():
             "email": "jsmith@example.com",
             "firstname": "Jane",
             "lastname": "Smith",
+            "password": "Sample-passw0rd!",
         }
     }
 
@@ -137,6 +139,60 @@ def test_query_examples_run_cleanly_against_the_real_api(http, runtime):
     token = fetch_token(http, make_api_client(runtime))
     for operation in REFERENCE.queries:
         # when the documented example is sent as it stands
+        body = {"query": operation.example.document, "variables": operation.example.variables}
+        response = graphql(http, token, body)
+        # then it runs without errors
+        assert response.status_code == 200
+        assert "errors" not in response.json(), (operation.name, response.json())
+
+
+# The records the examples refer to, made through the API the way an integration would.
+SEED_ITEMS = """
+mutation seed($org: hierarchy_organisation_create_organisation_input!,
+              $pos: hierarchy_position_create_position_input!) {
+  hierarchy_organisation_create_organisation(input: $org) { organisation { id } }
+  hierarchy_position_create_position(input: $pos) { position { id } }
+}
+"""
+# Creations first, then changes, then removals; the user last, since a job assignment of
+# theirs is among the records removed before.
+_ORDER = ("create", "update", "delete")
+
+
+def _mutation_order(operation: Any) -> tuple[int, bool, str]:
+    verb = next(n for n, v in enumerate(_ORDER) if f"_{v}_" in operation.name)
+    return verb, operation.name == "core_user_delete_user", operation.name
+
+
+def test_mutation_examples_run_as_written_against_a_seeded_site(http, runtime):
+    # given a site holding the records the examples name: a user, frameworks, items
+    with runtime.engine.begin() as conn:
+        for kind in KIND_INFO.values():
+            add_framework(conn, kind, "FW-MAIN", "Main structure")
+    make_user(runtime, "emp0042", idnumber="EMP-0042")
+    token = fetch_token(http, make_api_client(runtime))
+    seeded = graphql(
+        http,
+        token,
+        {
+            "query": SEED_ITEMS,
+            "variables": {
+                "org": {
+                    "fullname": "Finance",
+                    "idnumber": "ORG-FIN",
+                    "framework": {"idnumber": "FW-MAIN"},
+                },
+                "pos": {
+                    "fullname": "Payroll officer",
+                    "idnumber": "POS-PAYROLL",
+                    "framework": {"idnumber": "FW-MAIN"},
+                },
+            },
+        },
+    )
+    assert "errors" not in seeded.json(), seeded.json()
+    for operation in sorted(REFERENCE.mutations, key=_mutation_order):
+        # when each documented mutation is sent exactly as the page shows it
         body = {"query": operation.example.document, "variables": operation.example.variables}
         response = graphql(http, token, body)
         # then it runs without errors
