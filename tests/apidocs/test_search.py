@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from extapi.apidocs import build_index, build_reference, search
+from extapi.apidocs.guide import guide_entries
 from extapi.apidocs.search import MAX_QUERY_CHARS
 from extapi.graphql.schema import build_schema
 
@@ -72,3 +73,28 @@ def test_markup_in_a_query_is_only_text():
     results = search(INDEX, "<script>alert(1)</script>")
     assert results.total == 0
     assert results.query == "<script>alert(1)</script>"
+
+
+GUIDE_HTML = """
+<ul data-doc-intro><li>not a section</li></ul>
+<section id="limits" data-doc-intro><h2 id="limits-title">Rate &amp; limits</h2>
+<p>A spent budget gives <strong>429</strong>.</p></section>
+<section id="plain"><h2>Not the guide</h2><p>429 here is not indexed</p></section>
+<section id="auth" data-doc-intro><h2>Authentication</h2><p>Use a token.</p></section>
+"""
+
+
+def test_each_guide_section_becomes_one_entry_named_by_its_heading():
+    entries = guide_entries(GUIDE_HTML)
+    assert [(e.label, e.name, e.anchor) for e in entries] == [
+        ("Guide", "Rate & limits", "limits"),
+        ("Guide", "Authentication", "auth"),
+    ]
+    assert entries[0].text == "A spent budget gives 429."
+
+
+def test_guide_entries_are_found_by_their_text():
+    index = guide_entries(GUIDE_HTML) + INDEX
+    results = search(index, "429")
+    assert [e.anchor for e in results.entries] == ["limits"]
+    assert search(index, "authentication").entries[0].href == "#auth"

@@ -302,6 +302,33 @@ def test_search_without_javascript_lists_matches_with_links(admin: TestClient) -
     assert 'value="core_user_users"' in page
 
 
+@pytest.mark.parametrize(
+    ("query", "anchor", "heading"),
+    [
+        ("429", "rate-limits", "Rate limits"),
+        ("Retry-After", "rate-limits", "Rate limits"),
+        ("client credentials", "authentication", "Authentication"),
+        ("debugMessage", "errors", "Errors"),
+    ],
+)
+def test_search_without_javascript_finds_the_guide_text(
+    admin: TestClient, query: str, anchor: str, heading: str
+) -> None:
+    # when the guide's words are searched with the plain form
+    page = admin.get(DOCS, params={"q": query}).text
+    # then the guide section that holds them is listed, linked to its place on the page
+    results = page[page.index('id="search-results"') : page.index("</section>")]
+    assert f'<a href="#{anchor}"><code>{heading}</code></a>' in results
+    assert "(Guide)" in results
+    assert f'id="{anchor}"' in page
+
+
+def test_the_guide_covers_rate_limits_and_errors_in_the_contents(admin: TestClient) -> None:
+    page = admin.get(DOCS).text
+    assert '<a href="#rate-limits">Rate limits</a>' in page
+    assert '<a href="#errors">Errors</a>' in page
+
+
 def test_search_with_no_match_says_so(admin: TestClient) -> None:
     page = admin.get(DOCS, params={"q": "zzzz-nothing"}).text
     assert "Nothing matches <q>zzzz-nothing</q>" in page

@@ -11,6 +11,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const serverResults = document.getElementById("search-results");
   const groups = [...document.querySelectorAll("[data-doc-group]")];
   const intro = [...document.querySelectorAll("[data-doc-intro]")];
+  // The guide sections (endpoint, authentication, rate limits ...) are searched by all their
+  // text; the other guide parts (its list in the contents) simply hide during a search.
+  const guide = intro
+    .filter((element) => element.tagName === "SECTION")
+    .map((element) => ({ element, text: element.textContent.toLowerCase() }));
   const tocGroups = [...document.querySelectorAll("[data-toc-group]")];
   // What an item is searched by: its name, descriptions, fields and values, not its examples.
   const items = [...document.querySelectorAll("[data-doc-item]")].map((element) => ({
@@ -38,15 +43,24 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const group of groups) {
       group.hidden = !group.querySelector("[data-doc-item]:not([hidden])");
     }
+    let guideShown = 0;
     for (const section of intro) section.hidden = terms.length > 0;
+    for (const section of guide) {
+      const match = terms.every((term) => section.text.includes(term));
+      section.element.hidden = !match;
+      if (terms.length > 0 && match) guideShown += 1;
+    }
     for (const details of tocGroups) {
       const any = details.querySelector("li:not([hidden])");
       details.hidden = !any;
       if (terms.length > 0 && any) details.open = true;
     }
-    if (none) none.hidden = shown > 0;
+    if (none) none.hidden = shown + guideShown > 0;
+    const inGuide = guideShown === 1 ? "1 guide section" : `${guideShown} guide sections`;
     status.textContent =
-      terms.length === 0 ? "" : `${shown} of ${items.length} operations and types match.`;
+      terms.length === 0
+        ? ""
+        : `${inGuide} and ${shown} of ${items.length} operations and types match.`;
   }
 
   function remember(query) {

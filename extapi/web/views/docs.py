@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from extapi.apidocs import Reference, build_index, describe, reference_for, search
 from extapi.apidocs.changelog import CHANGELOG_PAGE, changelog_document
+from extapi.apidocs.guide import guide_entries
 from extapi.apidocs.search import MAX_QUERY_CHARS, Entry
 from extapi.auth.signin import may_view_documentation
 from extapi.auth.tokens import authenticate
@@ -68,6 +69,12 @@ class _Rendered:
     sdl: bytes
 
 
+def _guide_index(state: WebState) -> tuple[Entry, ...]:
+    """The guide sections as search entries; the site's address does not matter to search."""
+    context = {"site_url": "", "sdl_path": SDL_PATH, "changelog_path": CHANGELOG_PAGE}
+    return guide_entries(state.templates.get_template("docs/_intro.html").render(context))
+
+
 def _render_schema_parts(state: WebState) -> _Rendered:
     reference = reference_for(state.schema)
     context = {
@@ -77,10 +84,11 @@ def _render_schema_parts(state: WebState) -> _Rendered:
         "explorer_path": EXPLORER_PATH,
     }
     templates = state.templates
+    index = _guide_index(state) + build_index(reference)
     return _Rendered(
         schema=state.schema,
         reference=reference,
-        index=build_index(reference) + changelog_document(CHANGELOG_PATH).entries,
+        index=index + changelog_document(CHANGELOG_PATH).entries,
         contents=Markup(templates.get_template("docs/_contents.html").render(context)),
         body=Markup(templates.get_template("docs/_reference.html").render(context)),
         sdl=print_schema(state.schema).encode(),
