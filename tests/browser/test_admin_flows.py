@@ -32,9 +32,14 @@ def _graphql(site: Site, token: str) -> dict[str, Any]:
 def _add_client(page: Any, name: str) -> tuple[str, str]:
     page.goto("/admin/clients")
     page.get_by_role("link", name="Add API client").click()
+    page.get_by_label("Tenant", exact=True).select_option(
+        label="System: can reach users in every tenant"
+    )
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Description (optional)").fill("Nightly people sync")
-    page.get_by_label("Service account", exact=True).select_option(label="HR Sync (hrsync)")
+    page.get_by_label("Service account", exact=True).select_option(
+        label="HR Sync (hrsync): Active, holds the API User role"
+    )
     page.get_by_role("button", name="Add API client").click()
     client_id = page.locator("#client-id").inner_text()
     secret = page.locator("#client-secret").inner_text()
@@ -68,7 +73,8 @@ def test_create_a_client_and_use_its_secret_then_disable_it(page: Any, site: Sit
     assert _graphql(site, token) == {"data": {"totara_webapi_status": {"status": "ok"}}}
     # When the admin disables the client on its page
     page.get_by_role("link", name="Go to the client").click()
-    page.get_by_role("button", name="Disable client").click()
+    page.get_by_role("link", name="Disable client").click()
+    page.get_by_role("button", name="Disable Payroll sync").click()
     assert page.get_by_text("Client disabled").is_visible()
     screenshot(page, "04-client-disabled")
     # Then the same token is rejected
