@@ -99,6 +99,7 @@ def report(runtime: Runtime, iterations: int, log_rows: int) -> str:
         sign_in_ms = (time.perf_counter() - start) * 1000
         paths = {
             "client list (50 clients)": "/admin/clients",
+            "add-client form (2,000 possible accounts)": "/admin/clients/new?tenant=system",
             f"client page ({log_rows:,} log rows in the hour)": f"/admin/clients/{client_id}",
             "settings": "/admin/settings",
             "users, first page of 2,001": "/admin/users",

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
 
 from extapi.access.roles import APIUSER
+from extapi.auth.clients import EVERY_TENANT, client_dict, listing_query
 from extapi.auth.service_accounts import (
     ADMIN,
     DELETED,
@@ -33,10 +35,12 @@ __all__ = [
     "ClientHealth",
     "account_candidates",
     "client_health",
+    "clients_with_health",
     "states_of_clients",
 ]
 
-MAX_CANDIDATES = 500
+MAX_CANDIDATES = 200
+_Row = Mapping[str, Any]
 
 # What each status of the API's rule is called on the admin pages.
 _STATUS_LABELS: Final[dict[str, str]] = {
@@ -46,6 +50,16 @@ _STATUS_LABELS: Final[dict[str, str]] = {
     DELETED: "Deleted",
     WRONG_TENANT: "Wrong tenant",
     VALID: "Active",
+}
+
+
+# Why a client whose account fails the API's rule does not work, in the client list.
+_CLIENT_REASONS: Final[dict[str, str]] = {
+    NO_USER: "No service account",
+    ADMIN: "Account is an administrator",
+    SUSPENDED: "Account suspended",
+    DELETED: "Account deleted",
+    WRONG_TENANT: "Account in another tenant",
 }
 
 
@@ -109,7 +123,7 @@ class ClientHealth:
             return "Enabled"
         if self.account.status == VALID:
             return self.account.label
-        return f"Service account: {self.account.label.lower()}"
+        return _CLIENT_REASONS.get(self.account.status, self.account.label)
 
 
 def _holds_role() -> ColumnElement[bool]:
@@ -144,11 +158,8 @@ def _account_rows() -> Select[Any]:
     )
 
 
-def _state(
-    row: RowMapping | None, client_tenant_id: int | None, tenant_suspended: bool
-) -> AccountState:
-    user = None if row is None else dict(row)
-    status = account_status(user, bool(user and user["site_admin"]), client_tenant_id)
+def _state(row: _Row | None, client_tenant_id: int | None, tenant_suspended: bool) -> AccountState:
+    status = account_status(row, bool(row and row["site_admin"]), client_tenant_id)
     if row is None:
         return AccountState(None, "", "", None, status, tenant_suspended, False)
     fullname = f"{row['firstname']} {row['lastname']}".strip()
@@ -167,17 +178,62 @@ def states_of_clients(conn: Connection, clients: Iterable[Mapping[str, Any]]) ->
     """The effective status of each client (rows of ``clients.list_clients``), in order."""
     clients = list(clients)
     wanted = {c["user_id"] for c in clients if c["user_id"] is not None}
-    rows: dict[int, RowMapping] = {}
+    rows: dict[int, _Row] = {}
     if wanted:
         found = conn.execute(_account_rows().where(users.c.id.in_(wanted))).mappings()
-        rows = {int(r["id"]): r for r in found}
-    return [
-        ClientHealth(
-            bool(c["status"]),
-            _state(rows.get(c["user_id"]), c["tenant_id"], bool(c.get("tenant_suspended"))),
-        )
-        for c in clients
-    ]
+        rows = {int(r["id"]): dict(r) for r in found}
+    return [_health(c, rows.get(c["user_id"])) for c in clients]
+
+
+def _health(client: Mapping[str, Any], account: _Row | None) -> ClientHealth:
+    tenant_suspended = bool(client.get("tenant_suspended"))
+    return ClientHealth(
+        bool(client["status"]), _state(account, client["tenant_id"], tenant_suspended)
+    )
+
+
+# The account's columns as the client listing carries them (prefixed: the listing has its own
+# ``id`` and ``tenant_id``).
+_ACCOUNT_COLUMNS = ("id", "username", "firstname", "lastname", "suspended", "deleted", "tenant_id")
+_ACCOUNT_FLAGS = ("site_admin", "has_role")
+_PREFIX = "account_"
+_KEYS = tuple((name, _PREFIX + name) for name in (*_ACCOUNT_COLUMNS, *_ACCOUNT_FLAGS))
+
+
+@cache
+def _listing_with_accounts(scope: str) -> Select[Any]:
+    """The client listing with each account's columns; built once per scope ("every",
+    "system" or "tenant", the tenant's id then bound at execution) so that SQLAlchemy's
+    statement cache is hit without building the statement again."""
+    tenant_id: Any = {"every": EVERY_TENANT, "system": None}.get(scope, bindparam("tenant_id"))
+    is_admin = select(site_admins.c.user_id).where(site_admins.c.user_id == users.c.id).exists()
+    return listing_query(tenant_id).add_columns(
+        *(users.c[name].label(_PREFIX + name) for name in _ACCOUNT_COLUMNS),
+        is_admin.label(_PREFIX + "site_admin"),
+        _holds_role().label(_PREFIX + "has_role"),
+    )
+
+
+def clients_with_health(
+    conn: Connection, tenant_id: int | None = EVERY_TENANT
+) -> tuple[list[dict[str, Any]], list[ClientHealth]]:
+    """:func:`extapi.auth.clients.list_clients` and the effective status of each client, in
+    one statement."""
+    if tenant_id == EVERY_TENANT:
+        rows = conn.execute(_listing_with_accounts("every"))
+    elif tenant_id is None:
+        rows = conn.execute(_listing_with_accounts("system"))
+    else:
+        rows = conn.execute(_listing_with_accounts("tenant"), {"tenant_id": tenant_id})
+    found, health = [], []
+    for row in rows.mappings():
+        client = client_dict(row)
+        account = None
+        if row["account_id"] is not None:
+            account = {name: row[key] for name, key in _KEYS}
+        found.append(client)
+        health.append(_health(client, account))
+    return found, health
 
 
 def client_health(conn: Connection, client: Mapping[str, Any]) -> ClientHealth:
@@ -209,6 +265,6 @@ def account_candidates(
     if search.strip():
         query = query.where(user_matches(search.strip()[:100]))
     return [
-        _state(r, r["tenant_id"], bool(r["tenant_suspended"]))
+        _state(cast(_Row, r), r["tenant_id"], bool(r["tenant_suspended"]))
         for r in conn.execute(query).mappings()
     ]

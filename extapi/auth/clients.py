@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from extapi.addresses import address_list
 from extapi.auth.secrets import SecretHasher, new_client_id, new_client_secret
@@ -43,6 +52,8 @@ __all__ = [
     "exceeds_site_limit",
     "RATE_LIMIT_WARNING",
     "credentials_row",
+    "listing_query",
+    "client_dict",
 ]
 
 RATE_LIMIT_WARNING = (
@@ -177,7 +188,7 @@ _CLIENT_COLUMNS = [
 ]
 
 
-def _client_query():  # type: ignore[no-untyped-def]
+def _client_query() -> Select[Any]:
     return (
         select(*_CLIENT_COLUMNS)
         .join(api_client_settings, api_client_settings.c.client_id == api_clients.c.id)
@@ -189,14 +200,19 @@ def _client_query():  # type: ignore[no-untyped-def]
 EVERY_TENANT = -1
 
 
-def list_clients(conn: Connection, tenant_id: int | None = EVERY_TENANT) -> list[dict[str, Any]]:
-    """Every client, or only the system clients (``None``), or one tenant's."""
+def listing_query(tenant_id: int | None = EVERY_TENANT) -> Select[Any]:
+    """The statement behind :func:`list_clients`, for callers that add columns to it."""
     query = _client_query().order_by(api_clients.c.id)
     if tenant_id is None:
         query = query.where(api_clients.c.tenant_id.is_(None))
     elif tenant_id != EVERY_TENANT:
         query = query.where(api_clients.c.tenant_id == tenant_id)
-    return [_client_dict(r) for r in conn.execute(query).mappings()]
+    return query
+
+
+def list_clients(conn: Connection, tenant_id: int | None = EVERY_TENANT) -> list[dict[str, Any]]:
+    """Every client, or only the system clients (``None``), or one tenant's."""
+    return [client_dict(r) for r in conn.execute(listing_query(tenant_id)).mappings()]
 
 
 def get_client(conn: Connection, client_id: str) -> dict[str, Any]:
@@ -205,10 +221,10 @@ def get_client(conn: Connection, client_id: str) -> dict[str, Any]:
     )
     if row is None:
         raise NotFoundError(f"API client '{client_id}' does not exist.")
-    return _client_dict(row)
+    return client_dict(row)
 
 
-def _client_dict(row: RowMapping) -> dict[str, Any]:
+def client_dict(row: RowMapping) -> dict[str, Any]:
     """A client's row, its IP allow-list as a list of entries ([] when it has none)."""
     client = dict(row)
     stored = client["allowed_ips"]

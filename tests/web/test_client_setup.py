@@ -177,7 +177,7 @@ def test_the_list_says_enabled_only_for_clients_that_work(
     assert working.client_id in rows["Working"]
     assert '<span class="badge badge-on">Enabled</span>' in rows["Working"]
     assert ">Disabled</span>" in rows["Switched off"]
-    assert ">Service account: suspended</span>" in rows["Sleepy account"]
+    assert ">Account suspended</span>" in rows["Sleepy account"]
     assert "Suspended, holds the API User role" in rows["Sleepy account"]
     assert ">No API User role</span>" in rows["No role"]
     assert ">Disabled (tenant suspended)</span>" in rows["Acme sync"]

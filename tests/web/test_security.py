@@ -80,7 +80,7 @@ def test_an_unexpected_fault_shows_a_plain_page_without_internals(
     def broken(*_args: object) -> None:
         raise RuntimeError("connection string postgres://secret@db")
 
-    monkeypatch.setattr("extapi.web.views.clients.service.list_clients", broken)
+    monkeypatch.setattr("extapi.web.views.clients.clients_with_health", broken)
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
         sign_in(client)
         # When it is opened

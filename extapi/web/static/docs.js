@@ -15,7 +15,12 @@ document.addEventListener("DOMContentLoaded", () => {
   // text; the other guide parts (its list in the contents) simply hide during a search.
   const guide = intro
     .filter((element) => element.tagName === "SECTION")
-    .map((element) => ({ element, text: element.textContent.toLowerCase() }));
+    .map((element) => ({
+      element,
+      text: element.textContent.toLowerCase(),
+      entry: document.querySelector(`.docs-contents a[href="#${element.id}"]`)?.parentElement,
+    }));
+  const guideList = guide.find((section) => section.entry)?.entry.parentElement;
   const tocGroups = [...document.querySelectorAll("[data-toc-group]")];
   // What an item is searched by: its name, descriptions, fields and values, not its examples.
   const items = [...document.querySelectorAll("[data-doc-item]")].map((element) => ({
@@ -48,8 +53,10 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const section of guide) {
       const match = terms.every((term) => section.text.includes(term));
       section.element.hidden = !match;
+      if (section.entry) section.entry.hidden = !match;
       if (terms.length > 0 && match) guideShown += 1;
     }
+    if (guideList) guideList.hidden = terms.length > 0 && guideShown === 0;
     for (const details of tocGroups) {
       const any = details.querySelector("li:not([hidden])");
       details.hidden = !any;

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from extapi.auth import clients as service
-from extapi.auth.account_states import account_candidates, client_health, states_of_clients
+from extapi.auth.account_states import account_candidates, client_health, clients_with_health
 from extapi.auth.service_accounts import STATUS_MESSAGES, VALID
 from extapi.errors import ExtapiError, NotFoundError, ValidationError
 from extapi.http import site_address
@@ -63,8 +63,7 @@ def _listing(conn: Connection, raw_filter: str) -> Listing:
         wanted = positive_int(raw_filter)
         tenant = next((t for t in tenants if t["id"] == wanted), None)
         raw_filter, tenant_id = (str(wanted), wanted) if tenant else ("", service.EVERY_TENANT)
-    clients = service.list_clients(conn, tenant_id)
-    health = states_of_clients(conn, clients)
+    clients, health = clients_with_health(conn, tenant_id)
     return Listing(clients, load_site_settings(conn), tenants, raw_filter, tenant, health)
 
 
