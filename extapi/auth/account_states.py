@@ -9,12 +9,12 @@ checks a capability is refused). Each page is one statement, whatever the number
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, or_, select
 
 from extapi.access.roles import APIUSER
 from extapi.auth.clients import EVERY_TENANT, client_dict, listing_query
@@ -36,7 +36,9 @@ __all__ = [
     "account_candidates",
     "client_health",
     "clients_with_health",
-    "states_of_clients",
+    "account_state",
+    "count_candidates",
+    "MAX_CANDIDATES",
 ]
 
 MAX_CANDIDATES = 200
@@ -143,8 +145,11 @@ def _holds_role() -> ColumnElement[bool]:
     )
 
 
+def _is_admin() -> ColumnElement[bool]:
+    return select(site_admins.c.user_id).where(site_admins.c.user_id == users.c.id).exists()
+
+
 def _account_rows() -> Select[Any]:
-    is_admin = select(site_admins.c.user_id).where(site_admins.c.user_id == users.c.id).exists()
     return select(
         users.c.id,
         users.c.username,
@@ -153,7 +158,7 @@ def _account_rows() -> Select[Any]:
         users.c.suspended,
         users.c.deleted,
         users.c.tenant_id,
-        is_admin.label("site_admin"),
+        _is_admin().label("site_admin"),
         _holds_role().label("has_role"),
     )
 
@@ -172,17 +177,6 @@ def _state(row: _Row | None, client_tenant_id: int | None, tenant_suspended: boo
         tenant_suspended,
         bool(row["has_role"]),
     )
-
-
-def states_of_clients(conn: Connection, clients: Iterable[Mapping[str, Any]]) -> list[ClientHealth]:
-    """The effective status of each client (rows of ``clients.list_clients``), in order."""
-    clients = list(clients)
-    wanted = {c["user_id"] for c in clients if c["user_id"] is not None}
-    rows: dict[int, _Row] = {}
-    if wanted:
-        found = conn.execute(_account_rows().where(users.c.id.in_(wanted))).mappings()
-        rows = {int(r["id"]): dict(r) for r in found}
-    return [_health(c, rows.get(c["user_id"])) for c in clients]
 
 
 def _health(client: Mapping[str, Any], account: _Row | None) -> ClientHealth:
@@ -206,10 +200,9 @@ def _listing_with_accounts(scope: str) -> Select[Any]:
     "system" or "tenant", the tenant's id then bound at execution) so that SQLAlchemy's
     statement cache is hit without building the statement again."""
     tenant_id: Any = {"every": EVERY_TENANT, "system": None}.get(scope, bindparam("tenant_id"))
-    is_admin = select(site_admins.c.user_id).where(site_admins.c.user_id == users.c.id).exists()
     return listing_query(tenant_id).add_columns(
         *(users.c[name].label(_PREFIX + name) for name in _ACCOUNT_COLUMNS),
-        is_admin.label(_PREFIX + "site_admin"),
+        _is_admin().label(_PREFIX + "site_admin"),
         _holds_role().label(_PREFIX + "has_role"),
     )
 
@@ -237,34 +230,65 @@ def clients_with_health(
 
 
 def client_health(conn: Connection, client: Mapping[str, Any]) -> ClientHealth:
-    return states_of_clients(conn, [client])[0]
+    """The effective status of one client (a row of ``clients.get_client``)."""
+    return _health(client, account_row(conn, client["user_id"]))
+
+
+def account_row(conn: Connection, user_id: int | None) -> _Row | None:
+    if user_id is None:
+        return None
+    found = conn.execute(_account_rows().where(users.c.id == user_id)).mappings().first()
+    return None if found is None else dict(found)
+
+
+def account_state(conn: Connection, user_id: int | None) -> AccountState | None:
+    """A user's state as the service account of a client of their own tenant, or None."""
+    row = account_row(conn, user_id)
+    return None if row is None else _state(row, row["tenant_id"], False)
+
+
+def _candidate_filter(
+    tenant_id: int | None, every_tenant: bool, search: str
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        users.c.deleted.is_(False),
+        users.c.id.not_in(select(site_admins.c.user_id)),
+    ]
+    if not every_tenant:
+        where.append(
+            users.c.tenant_id.is_(None) if tenant_id is None else users.c.tenant_id == tenant_id
+        )
+    if search.strip():
+        where.append(user_matches(search.strip()[:100]))
+    return where
 
 
 def account_candidates(
-    conn: Connection, tenant_id: int | None = None, every_tenant: bool = True, search: str = ""
+    conn: Connection,
+    tenant_id: int | None = None,
+    every_tenant: bool = True,
+    search: str = "",
+    limit: int = MAX_CANDIDATES,
 ) -> list[AccountState]:
     """Users who could become a service account: live, not site administrators, with their
     state for a client of their own tenant. Every tenant's and the system's users, or
     (``every_tenant=False``) only those of ``tenant_id``; optionally narrowed by a text as in
-    the user search; by name."""
+    the user search; by name, at most ``limit``."""
     query = (
         _account_rows()
         .add_columns(tenants.c.suspended.label("tenant_suspended"))
         .outerjoin(tenants, tenants.c.id == users.c.tenant_id)
-        .where(
-            users.c.deleted.is_(False),
-            users.c.id.not_in(select(site_admins.c.user_id)),
-        )
+        .where(*_candidate_filter(tenant_id, every_tenant, search))
         .order_by(users.c.lastname, users.c.firstname, users.c.id)
-        .limit(MAX_CANDIDATES)
+        .limit(limit)
     )
-    if not every_tenant:
-        query = query.where(
-            users.c.tenant_id.is_(None) if tenant_id is None else users.c.tenant_id == tenant_id
-        )
-    if search.strip():
-        query = query.where(user_matches(search.strip()[:100]))
     return [
         _state(cast(_Row, r), r["tenant_id"], bool(r["tenant_suspended"]))
         for r in conn.execute(query).mappings()
     ]
+
+
+def count_candidates(conn: Connection) -> int:
+    """How many users of every tenant and the system could become a service account."""
+    query = select(func.count()).select_from(users).where(*_candidate_filter(None, True, ""))
+    return int(conn.execute(query).scalar_one())

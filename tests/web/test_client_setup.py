@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from starlette.testclient import TestClient
 
 from extapi.access.roles import assign_role
@@ -150,6 +151,24 @@ def test_the_page_holds_every_account_for_the_script_to_filter(
     page = admin.get(NEW).text
     assert re.search(rf'data-tenant="{acme}"[^>]*>[^<]*\(acmesync\)', page)
     assert re.search(r'data-tenant="system"[^>]*>[^<]*\(hrsync\)', page)
+
+
+def test_on_a_big_site_the_picker_still_lists_the_chosen_tenants_accounts(
+    admin: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given more candidate accounts than the page carries for its script
+    monkeypatch.setattr("extapi.web.views.clients.MAX_CANDIDATES", 2)
+    acme = make_tenant(runtime, "acme")
+    for name in ("alpha", "bravo", "charlie"):
+        _account(runtime, name)
+    _account(runtime, "zulusync", acme)
+    # When the form is opened for the tenant
+    page = admin.get(f"{NEW}?tenant={acme}").text
+    # Then the tenant's account is offered (the list is the tenant's own, not a cut of all)
+    assert "(zulusync)" in picker_of(page)
+    # And the page leaves the narrowing to the server instead of carrying a partial list
+    assert 'id="every-account"' not in page
+    assert "Show this tenant&#39;s accounts" in page or "Show this tenant's accounts" in page
 
 
 # --- the client list --------------------------------------------------------------------------

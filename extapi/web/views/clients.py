@@ -12,7 +12,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from extapi.auth import clients as service
-from extapi.auth.account_states import account_candidates, client_health, clients_with_health
+from extapi.auth.account_states import (
+    MAX_CANDIDATES,
+    AccountState,
+    account_candidates,
+    account_state,
+    client_health,
+    clients_with_health,
+    count_candidates,
+)
 from extapi.auth.service_accounts import STATUS_MESSAGES, VALID
 from extapi.errors import ExtapiError, NotFoundError, ValidationError
 from extapi.http import site_address
@@ -75,29 +83,36 @@ async def client_list(request: Request, _viewer: Viewer) -> Response:
     )
 
 
-def _new_form_context(conn: Connection, tenant_key: str) -> dict[str, Any]:
-    """The add form's data: every tenant, every candidate account (the page filters them by
-    tenant with JavaScript), and the accounts of the tenant chosen, if any."""
+def _new_form_context(conn: Connection, tenant_key: str, user_id: int | None) -> dict[str, Any]:
+    """The add form's data: every tenant, the chosen tenant's accounts (if one is chosen),
+    the account sent (if any), and, when there are not too many, every candidate account so
+    that the page's script can follow the tenant field without asking the server."""
     tenants = list_tenants(conn)
     tenant = tenant_choice(tenants, tenant_key)
     if tenant_key != SYSTEM_KEY:
         tenant_key = str(tenant["id"]) if tenant else ""
-    every = account_candidates(conn)
     tenant_id = tenant["id"] if tenant else None
+    every = None
+    if count_candidates(conn) <= MAX_CANDIDATES:
+        every = account_candidates(conn)
+    accounts: list[AccountState] = []
+    if tenant_key:
+        accounts = account_candidates(conn, tenant_id, every_tenant=False)
     return {
         "tenants": tenants,
         "tenant": tenant,
         "tenant_key": tenant_key,
         "system_key": SYSTEM_KEY,
         "all_accounts": every,
-        "accounts": [a for a in every if tenant_key and a.tenant_id == tenant_id],
+        "accounts": accounts,
+        "chosen": account_state(conn, user_id),
     }
 
 
 def _wrong_tenant(form: ClientForm, context: dict[str, Any]) -> str | None:
     """Why the chosen account can not serve a client of the chosen tenant, in words, when it
     belongs to another one (the service refuses it too; this only says it plainly)."""
-    chosen = next((a for a in context["all_accounts"] if a.user_id == form.user_id), None)
+    chosen: AccountState | None = context["chosen"]
     tenant = context["tenant"]
     if chosen is None or chosen.tenant_id == (tenant["id"] if tenant else None):
         return None
@@ -125,10 +140,10 @@ async def client_new(request: Request, _viewer: Viewer) -> Response:
     state = web_state(request)
     if request.method == "GET":
         tenant_key = request.query_params.get("tenant", "")[:20]
-        context = await state.read(_new_form_context, tenant_key)
+        context = await state.read(_new_form_context, tenant_key, None)
         return _render_form(request, "clients/new.html", context, ClientForm())
     form = parse_client_form(await form_of(request))
-    context = await state.read(_new_form_context, form.tenant_key)
+    context = await state.read(_new_form_context, form.tenant_key, form.user_id)
     if form.showing_accounts:
         form.tenant_key = context["tenant_key"]
         if all(a.user_id != form.user_id for a in context["accounts"]):
