@@ -140,3 +140,9 @@ UNLABELLED_CONTROLS = """
 """
 
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+def shown(locator: Any) -> None:
+    """Wait until ``locator`` is visible (up to the page's generous timeout): a page that is
+    still loading on a busy machine is not a failure, a page that never shows it is."""
+    locator.wait_for(state="visible")

@@ -13,6 +13,7 @@ from tests.browser.conftest import (
     UNLABELLED_CONTROLS,
     Site,
     screenshot,
+    shown,
     sign_in_by_keyboard,
 )
 
@@ -54,7 +55,7 @@ def test_sign_in_by_keyboard_and_see_the_client_list(page: Any, site: Site) -> N
     # When the admin signs in with the keyboard alone
     sign_in_by_keyboard(page)
     # Then the client list opens
-    assert page.get_by_role("heading", name="API clients").is_visible()
+    shown(page.get_by_role("heading", name="API clients"))
     assert page.evaluate(UNLABELLED_CONTROLS) == []
 
 
@@ -75,7 +76,7 @@ def test_create_a_client_and_use_its_secret_then_disable_it(page: Any, site: Sit
     page.get_by_role("link", name="Go to the client").click()
     page.get_by_role("link", name="Disable client").click()
     page.get_by_role("button", name="Disable Payroll sync").click()
-    assert page.get_by_text("Client disabled").is_visible()
+    shown(page.get_by_text("Client disabled"))
     screenshot(page, "04-client-disabled")
     # Then the same token is rejected
     rejected = _graphql(site, token)
@@ -83,7 +84,7 @@ def test_create_a_client_and_use_its_secret_then_disable_it(page: Any, site: Sit
     assert rejected["errors"]
     # And the list shows it as disabled
     page.goto("/admin/clients")
-    assert page.get_by_text("(disabled)").first.is_visible()
+    shown(page.get_by_text("(disabled)").first)
     screenshot(page, "02-clients")
 
 
@@ -107,7 +108,7 @@ def test_client_page_shows_usage_after_requests(page: Any, site: Site) -> None:
             break
         page.wait_for_timeout(300)
     assert page.locator(".chart svg").count() == 1
-    assert page.get_by_text("Rate limited").first.is_visible()
+    shown(page.get_by_text("Rate limited").first)
     screenshot(page, "05-client-usage")
 
 
@@ -117,10 +118,10 @@ def test_change_a_client_setting_and_see_the_site_limit_warning(page: Any, site:
     page.goto(f"/admin/clients/{client_id}")
     page.get_by_label("Client rate limit").fill("-1")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("Can not set it to negative").is_visible()
+    shown(page.get_by_text("Can not set it to negative"))
     page.get_by_label("Client rate limit").fill("900000")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("so the site limit is being enforced").first.is_visible()
+    shown(page.get_by_text("so the site limit is being enforced").first)
 
 
 def test_change_a_site_setting(page: Any, site: Site) -> None:
@@ -129,10 +130,10 @@ def test_change_a_site_setting(page: Any, site: Site) -> None:
     screenshot(page, "06-settings")
     page.get_by_label("Maximum query depth").fill("0")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("max_query_depth must be a whole number").first.is_visible()
+    shown(page.get_by_text("max_query_depth must be a whole number").first)
     page.get_by_label("Maximum query depth").fill("12")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("API settings saved").is_visible()
+    shown(page.get_by_text("API settings saved"))
     assert page.get_by_label("Maximum query depth").input_value() == "12"
 
 

@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     UNLABELLED_CONTROLS,
     Site,
     screenshot,
+    shown,
     sign_in_by_keyboard,
 )
 from tests.factories import make_user
@@ -111,7 +112,7 @@ def test_a_tenant_client_is_created_in_one_step(
     page.goto("/admin/clients")
     row = page.get_by_role("row").filter(has_text=f"{tenant} HR")
     assert client_id in row.inner_text() and tenant in row.inner_text()
-    assert row.get_by_text("Enabled").is_visible()
+    shown(row.get_by_text("Enabled"))
 
 
 def test_without_javascript_choosing_the_tenant_reloads_the_picker(
@@ -145,14 +146,14 @@ def test_disabling_a_client_asks_first(phone_or_desktop: Any, site: Site, device
     page.get_by_role("link", name="Go to the client").click()
     # When the admin asks to disable it, a page asks first and nothing has changed yet
     page.get_by_role("link", name="Disable client").click()
-    assert page.get_by_role("heading", name=f"Disable Disable me {device}?").is_visible()
+    shown(page.get_by_role("heading", name=f"Disable Disable me {device}?"))
     assert page.evaluate(OVERFLOW) <= 0
     screenshot(page, f"setup-{device}-confirm-disable")
     # When they confirm
     page.get_by_role("button", name=f"Disable Disable me {device}").click()
     # Then it is disabled
-    assert page.get_by_text("Client disabled").is_visible()
-    assert page.locator("dl.facts").get_by_text("Disabled").is_visible()
+    shown(page.get_by_text("Client disabled"))
+    shown(page.locator("dl.facts").get_by_text("Disabled"))
 
 
 def test_the_python_snippet_runs_as_pasted(page: Any, site: Site, monkeypatch: Any) -> None:
@@ -180,7 +181,7 @@ def test_docs_search_finds_the_rate_limit_guide(
     page.get_by_label("Search the documentation").fill("429")
     # The guide section about rate limits stays, the reference items without 429 go
     page.locator("#query-core_user_users").wait_for(state="hidden")
-    assert page.locator("#rate-limits").is_visible()
+    shown(page.locator("#rate-limits"))
     assert page.locator("#endpoint").is_hidden()
     assert "3 guide sections and 0 of" in page.locator("#docs-search-status").inner_text()
     screenshot(page, f"setup-{device}-docs-429", full_page=False)

@@ -11,6 +11,7 @@ from tests.browser.conftest import (
     UNLABELLED_CONTROLS,
     Site,
     screenshot,
+    shown,
     sign_in_by_keyboard,
 )
 
@@ -19,7 +20,7 @@ def test_browse_and_search_the_documentation(page: Any, site: Site) -> None:
     # Given a signed-in administrator on the documentation page
     sign_in_by_keyboard(page)
     page.goto("/totara/api/documentation/")
-    assert page.get_by_role("heading", name="Endpoint").is_visible()
+    shown(page.get_by_role("heading", name="Endpoint"))
     assert site.url in page.locator("main").inner_text()
     screenshot(page, "07-docs")
     screenshot(page, "07-docs-top", full_page=False)
@@ -28,7 +29,7 @@ def test_browse_and_search_the_documentation(page: Any, site: Site) -> None:
     search.fill("totara_job_delete")
     # Then only matching items stay visible, and the count is announced
     page.locator("#query-core_user_users").wait_for(state="hidden")
-    assert page.locator("#mutation-totara_job_delete_job_assignment").is_visible()
+    shown(page.locator("#mutation-totara_job_delete_job_assignment"))
     assert "match" in page.locator("#docs-search-status").inner_text()
     screenshot(page, "08-docs-search")
     # When they follow a link to a type from an operation
@@ -38,7 +39,7 @@ def test_browse_and_search_the_documentation(page: Any, site: Site) -> None:
     ).first.click()
     # Then the type's section is shown
     assert page.url.endswith("#type-core_user_users_query")
-    assert page.locator("#type-core_user_users_query").is_visible()
+    shown(page.locator("#type-core_user_users_query"))
 
 
 def test_search_works_without_javascript(browser: Any, site: Site) -> None:
@@ -46,7 +47,7 @@ def test_search_works_without_javascript(browser: Any, site: Site) -> None:
     page = context.new_page()
     sign_in_by_keyboard(page)
     page.goto("/totara/api/documentation/?q=tenant")
-    assert page.locator("main").get_by_text("tenant").first.is_visible()
+    shown(page.locator("main").get_by_text("tenant").first)
     context.close()
 
 
@@ -81,8 +82,8 @@ def test_read_the_schema_changelog_from_the_documentation(page: Any, site: Site)
         page.locator("#contents").get_by_role("link", name="Schema changelog").click()
     # Then the changelog shows each version and what changed in it
     assert page.url.endswith("/totara/api/documentation/changelog")
-    assert page.get_by_role("heading", name="Schema changelog", level=1).is_visible()
-    assert page.get_by_role("heading", name="0.1.0 (2026-12-05)").is_visible()
+    shown(page.get_by_role("heading", name="Schema changelog", level=1))
+    shown(page.get_by_role("heading", name="0.1.0 (2026-12-05)"))
     screenshot(page, "09-schema-changelog")
     # And it fits a phone, and leads back to the documentation
     page.set_viewport_size({"width": 360, "height": 800})
@@ -90,4 +91,4 @@ def test_read_the_schema_changelog_from_the_documentation(page: Any, site: Site)
     screenshot(page, "narrow-schema-changelog")
     with page.expect_navigation():
         page.get_by_role("navigation", name="Breadcrumb").get_by_role("link").click()
-    assert page.get_by_role("heading", name="Endpoint").is_visible()
+    shown(page.get_by_role("heading", name="Endpoint"))

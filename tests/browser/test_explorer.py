@@ -16,6 +16,7 @@ from tests.browser.conftest import (
     UNLABELLED_CONTROLS,
     Site,
     screenshot,
+    shown,
     sign_in_by_keyboard,
 )
 from tests.factories import ApiClient, make_api_client
@@ -61,7 +62,7 @@ def _run_and_wait(page: Any) -> None:
     page.wait_for_function(
         "() => document.getElementById('explorer-status').textContent.startsWith('Done')"
     )
-    assert status.is_visible()
+    shown(status)
 
 
 def test_try_an_example_from_the_documentation_and_run_it(
