@@ -6,6 +6,7 @@ authenticated status query (Totara's no-cache headers included, as every real re
 them). ``bench/run.py`` serves it under uvicorn with the same options as
 ``extapi serve`` (httptools, uvloop, no access log, one worker), so its requests/s are the
 limit of uvicorn + the event loop on this machine; the real server can only approach it.
+``starlette_app`` gives the same answer through a one-route Starlette app.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["BODY", "app"]
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+__all__ = ["BODY", "app", "starlette_app"]
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -69,3 +75,17 @@ async def app(scope: MutableMapping[str, Any], receive: Receive, send: Send) -> 
     await _read_body(receive)
     await send(dict(_START))
     await send(dict(_BODY))
+
+
+async def _starlette_status(request: Request) -> Response:
+    await request.body()
+    headers = {k.decode(): v.decode() for k, v in _START["headers"] if k != b"content-length"}
+    return Response(BODY, headers=headers)
+
+
+# The same answer from the smallest Starlette app (one route, no middleware): the "bare
+# Starlette endpoint" issue 14 measures the status query against. The route takes any path
+# (and GET, which the benchmark's readiness probe sends).
+starlette_app = Starlette(
+    routes=[Route("/{path:path}", _starlette_status, methods=["GET", "POST"])]
+)

@@ -19,7 +19,8 @@ What it does, in one run:
    * **status**: ``POST /api/graphql.php`` with a Bearer token and the query
      ``query { totara_webapi_status { status } }``: authentication, GraphQL parse/validate/
      execute and serialisation, the smallest useful authenticated request;
-   * **ceiling**: the same POST against the bare ASGI app.
+   * **ceiling**: the same POST against the bare ASGI app;
+   * **starlette**: the same POST against a one-route Starlette app giving the same bytes.
 
 How to read the numbers: the ceiling is the most requests/s uvicorn can serve on this machine
 with these options, so it bounds what any application on that stack can do. The "% of ceiling"
@@ -360,13 +361,14 @@ def extapi_command(workers: int) -> list[str]:
     ]
 
 
-def ceiling_command() -> list[str]:
-    """uvicorn with the options ``extapi serve`` passes to ``uvicorn.run``."""
+def ceiling_command(app: str = "app") -> list[str]:
+    """uvicorn with the options ``extapi serve`` passes to ``uvicorn.run``, serving
+    ``bench.ceiling:APP``."""
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        "bench.ceiling:app",
+        f"bench.ceiling:{app}",
         "--app-dir",
         str(ROOT),
         "--host",
@@ -496,6 +498,14 @@ def render(scenarios: list[Scenario], facts: list[tuple[str, str]], title: str) 
     ratio = 100 * status / ceiling
     verdict = "meets" if ratio >= 60 else "misses"
     lines += ["", f"Status query / ceiling: **{ratio:.1f} %** ({verdict} the 60 % aim)."]
+    starlette = next((s.result.rps for s in scenarios if s.name == "starlette"), None)
+    if starlette:
+        share = 100 * status / starlette
+        verdict = "meets" if share >= 60 else "misses"
+        lines.append(
+            f"Status query / bare Starlette endpoint: **{share:.1f} %** ({verdict} issue 14's "
+            "60 % aim)."
+        )
     off = next((s.result.rps for s in scenarios if s.name == "status-off"), None)
     if off:
         lines.append(f"Rate limits on / off: **{100 * status / off:.1f} %** of the throughput.")
@@ -537,6 +547,11 @@ def run_scenarios(
         ceiling_env = {"BENCH_BODY": status_body, "BENCH_TOKEN": "x" * len(token)}
         result = measure(wrk, "post_graphql.lua", bare + GRAPHQL_PATH, ceiling_env, options)
         scenarios.append(Scenario("ceiling", "bare ASGI app, same uvicorn options", result))
+    with server(ceiling_command("starlette_app"), os.environ, logs / "starlette.log") as bare:
+        check_status(bare + GRAPHQL_PATH, None)
+        log(f"bare Starlette scenario against {bare}")
+        result = measure(wrk, "post_graphql.lua", bare + GRAPHQL_PATH, ceiling_env, options)
+        scenarios.append(Scenario("starlette", "one-route Starlette app, same bytes", result))
     return scenarios
 
 
