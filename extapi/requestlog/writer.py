@@ -117,7 +117,7 @@ def _minute_sums(rows: Sequence[Row]) -> list[dict[str, int | None]]:
         if entry is None:
             entry = sums[key] = [0, 0, 0, 0]
             budgets[key] = budget
-        elif 0 < budget and (budget < budgets[key] or budgets[key] <= 0):
+        elif budget > 0 and (budget < budgets[key] or budgets[key] <= 0):
             budgets[key] = budget  # 0: not known
         limited = outcome == RATE_LIMITED
         entry[0] += 0 if limited else complexity  # a refused request is not charged

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from extapi.requestlog.usage import recent_requests, usage_last_hour
 from extapi.settings.site import SiteSettings
-from extapi.web.charts import usage_chart_svg
+from extapi.web.charts import NARROW, usage_chart_svg
 
 __all__ = ["usage_context", "effective_budget"]
 
@@ -28,5 +28,6 @@ def usage_context(
         "usage": usage,
         "budget": budget,
         "chart": usage_chart_svg(usage.buckets, budget),
+        "chart_narrow": usage_chart_svg(usage.buckets, budget, "usage-chart-narrow", NARROW),
         "requests": recent_requests(conn, client["id"]),
     }
