@@ -51,7 +51,7 @@ async def _log_view(request: Request, client_id: str | None) -> Response:
         flt = LogFilter(raw={k: str(params.get(k, ""))[:200] for k in _FILTER_FIELDS})
     try:
         client, page = await web_state(request).read(
-            _page_of, client_id, flt if error is None else LogFilter(), None
+            _page_of, client_id, flt if error is None else LogFilter(), before
         )
     except NotFoundError:
         return client_not_found(request)
