@@ -100,7 +100,7 @@ def test_client_page_shows_usage_after_requests(page: Any, site: Site) -> None:
         if page.get_by_text("Rate limited").count() or time.monotonic() > deadline:
             break
         page.wait_for_timeout(300)
-    assert page.locator(".chart svg").count() == 1
+    assert page.locator(".chart svg:visible").count() == 1
     assert page.get_by_text("Rate limited").first.is_visible()
     screenshot(page, "05-client-usage")
 

@@ -191,7 +191,7 @@ def test_the_partial_shows_totals_chart_figures_and_recent_requests():
     assert "90% of the budget" in page
     assert "Close to its limit" in page
     assert "<dt>Errors</dt><dd>2 requests answered with errors</dd>" in page
-    assert "<dt>Refused (429)</dt><dd>1 request over the budget</dd>" in page
+    assert "<dt>Rate limited (429)</dt><dd>1 request over the budget</dd>" in page
     # and the chart, with the per-minute figures as a table
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page
     assert "Figures per minute" in page
