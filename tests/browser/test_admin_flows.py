@@ -140,6 +140,8 @@ def test_every_admin_page_is_labelled_and_fits_a_narrow_screen(page: Any, site: 
         "client-edit": f"/admin/clients/{client_id}/edit",
         "client-rotate": f"/admin/clients/{client_id}/rotate",
         "client-delete": f"/admin/clients/{client_id}/delete",
+        "client-requests": f"/admin/clients/{client_id}/requests?outcome=errors",
+        "requests": "/admin/requests",
         "settings": "/admin/settings",
         "users": "/admin/users",
         "user": "/admin/users/2",
