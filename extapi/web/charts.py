@@ -21,7 +21,15 @@ from markupsafe import Markup, escape
 
 from extapi.requestlog.usage import MinuteUsage, percent_of
 
-__all__ = ["usage_chart_svg", "usage_summary", "Layout", "WIDE", "NARROW", "chart_top"]
+__all__ = [
+    "usage_chart_svg",
+    "usage_charts",
+    "usage_summary",
+    "Layout",
+    "WIDE",
+    "NARROW",
+    "chart_top",
+]
 
 INK, MUTED, GRID = "#1d2433", "#556070", "#d5dae1"
 BAR, WARN, BUDGET = "#1f5fbf", "#8a5a00", "#b3261e"
@@ -115,25 +123,42 @@ def usage_summary(buckets: Sequence[MinuteUsage], budget: int) -> str:
     return text
 
 
+def usage_charts(
+    buckets: Sequence[MinuteUsage], budget: int, chart_id: str = "usage-chart"
+) -> tuple[Markup, Markup]:
+    """The wide chart (id ``chart_id``) and the phone one (``chart_id``-narrow), sharing the
+    work they have in common."""
+    titles = _bar_titles(buckets, budget)
+    summary = usage_summary(buckets, budget)
+    return (
+        usage_chart_svg(buckets, budget, chart_id, WIDE, titles, summary),
+        usage_chart_svg(buckets, budget, f"{chart_id}-narrow", NARROW, titles, summary),
+    )
+
+
 def usage_chart_svg(
     buckets: Sequence[MinuteUsage],
     budget: int,
     chart_id: str = "usage-chart",
     layout: Layout = WIDE,
+    titles: Sequence[tuple[str, bool] | None] | None = None,
+    summary_text: str | None = None,
 ) -> Markup:
     """A bar chart of points per minute, each minute judged against the budget in force then
     (``budget``, the current one, for minutes that did not record theirs), which is drawn as a
     dashed line where it falls within the scale."""
     cid = str(escape(chart_id))
     top = chart_top(buckets, budget)
-    summary = escape(usage_summary(buckets, budget))
+    summary = escape(usage_summary(buckets, budget) if summary_text is None else summary_text)
+    if titles is None:
+        titles = _bar_titles(buckets, budget)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {layout.width} {layout.height}" '
         f'role="img" aria-label="{summary}" id="{cid}">',
         f"<title>{summary}</title>",
         _defs(cid),
         *_grid(top, layout),
-        *_bars(buckets, budget, top, cid, layout),
+        *_bars(buckets, titles, top, cid, layout),
         *_budget_line(buckets, budget, top, cid, layout),
         *_x_axis(buckets, layout),
         *_legend(cid, layout),
@@ -179,28 +204,46 @@ def _grid(top: int, layout: Layout) -> list[str]:
     return lines
 
 
-def _bars(
-    buckets: Sequence[MinuteUsage], budget: int, top: int, cid: str, layout: Layout
-) -> list[str]:
-    slot = layout.plot_w / max(len(buckets), 1)
-    gap = 1 if slot > 6 else 0.5
-    base = layout.top + layout.plot_h
-    shapes = []
-    for i, bucket in enumerate(buckets):
+def _bar_titles(buckets: Sequence[MinuteUsage], budget: int) -> list[tuple[str, bool] | None]:
+    """Each bar's tooltip, escaped, and whether the minute went over 80 % of its budget;
+    None for a minute without points (no bar)."""
+    titles: list[tuple[str, bool] | None] = []
+    for bucket in buckets:
         if bucket.points <= 0:
+            titles.append(None)
             continue
-        x, y = layout.left + i * slot + gap, _y(bucket.points, top, layout)
-        y = min(y, base - 1)  # a minute with any use shows at least a sliver
-        near = bucket.near_limit(budget)
-        fill = f'fill="url(#{cid}-warn)" stroke="{WARN}"' if near else f'fill="{BAR}"'
         in_force = bucket.budget_or(budget)
+        near = bucket.near_limit(budget)
         note = ", over 80% of the budget" if near else ""
         plural = "" if bucket.requests == 1 else "s"
-        label = escape(
+        text = escape(
             f"{bucket.label} UTC: {_n(bucket.points)} points, {_n(bucket.requests)} "
             f"request{plural}, {percent_of(bucket.points, in_force)} of the "
             f"{_n(in_force)} budget{note}"
         )
+        titles.append((str(text), near))
+    return titles
+
+
+def _bars(
+    buckets: Sequence[MinuteUsage],
+    titles: Sequence[tuple[str, bool] | None],
+    top: int,
+    cid: str,
+    layout: Layout,
+) -> list[str]:
+    slot = layout.plot_w / max(len(buckets), 1)
+    gap = 1 if slot > 6 else 0.5
+    base = layout.top + layout.plot_h
+    scale = layout.plot_h / top
+    shapes = []
+    for i, (bucket, title) in enumerate(zip(buckets, titles, strict=True)):
+        if title is None:
+            continue
+        x = layout.left + i * slot + gap
+        y = min(base - bucket.points * scale, base - 1)  # any use shows at least a sliver
+        label, near = title
+        fill = f'fill="url(#{cid}-warn)" stroke="{WARN}"' if near else f'fill="{BAR}"'
         shapes.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot - 2 * gap:.1f}" '
             f'height="{base - y:.1f}" {fill}><title>{label}</title></rect>'
