@@ -216,12 +216,14 @@ def _bar_titles(buckets: Sequence[MinuteUsage], budget: int) -> list[tuple[str, 
         near = bucket.near_limit(budget)
         note = ", over 80% of the budget" if near else ""
         plural = "" if bucket.requests == 1 else "s"
-        text = escape(
-            f"{bucket.label} UTC: {_n(bucket.points)} points, {_n(bucket.requests)} "
-            f"request{plural}, {percent_of(bucket.points, in_force)} of the "
-            f"{_n(in_force)} budget{note}"
+        # Digits and fixed words, but for the share, which may read "<1%".
+        share = percent_of(bucket.points, in_force).replace("<", "&lt;")
+        text = (
+            f"{bucket.label} UTC: {bucket.points:,} points, {bucket.requests:,} "
+            f"request{plural}, {share} of the "
+            f"{in_force:,} budget{note}"
         )
-        titles.append((str(text), near))
+        titles.append((text, near))
     return titles
 
 

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from extapi.requestlog.usage import HourUsage, LoggedRequest, MinuteUsage
+from extapi.web.badges import outcome_badge
 from extapi.web.charts import NARROW, usage_chart_svg
 from extapi.web.state import TEMPLATES_DIR
 
@@ -162,6 +163,7 @@ def _render_partial(usage: HourUsage, budget: int, requests: list[LoggedRequest]
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["outcome_badge"] = outcome_badge
     chart = usage_chart_svg(usage.buckets, budget)
     narrow = usage_chart_svg(usage.buckets, budget, "usage-chart-narrow", NARROW)
     return env.get_template("clients/_usage.html").render(
