@@ -124,6 +124,10 @@ class HourUsage:
         peak = self.peak
         return percent_of(peak.points, peak.budget_or(current))
 
+    def budget_changed(self, current: int) -> bool:
+        """Whether any minute was judged against another budget than ``current``."""
+        return any(b.budget is not None and b.budget != current for b in self.buckets)
+
     def near_limit(self, budget: int) -> bool:
         """Whether any minute went over 80 % of ``budget``."""
         return any(b.near_limit(budget) for b in self.buckets)

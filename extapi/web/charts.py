@@ -51,6 +51,7 @@ class Layout:
     ticks: tuple[int, ...]  # the minutes labelled on the x axis
     compact: bool  # axis numbers as 25k, 1.5M
     legend_rows: int
+    tooltips: bool  # a title per bar: for a pointer that hovers (a phone has none)
 
     @property
     def plot_w(self) -> int:
@@ -61,8 +62,8 @@ class Layout:
         return self.height - self.top - self.bottom
 
 
-WIDE = Layout(720, 270, 84, 16, 44, 48, (0, 15, 30, 45, 59), False, 1)
-NARROW = Layout(360, 260, 50, 10, 62, 44, (0, 30, 59), True, 2)
+WIDE = Layout(720, 270, 84, 16, 44, 48, (0, 15, 30, 45, 59), False, 1, True)
+NARROW = Layout(360, 260, 50, 10, 62, 44, (0, 30, 59), True, 2, False)
 
 
 def _n(value: int) -> str:
@@ -246,9 +247,10 @@ def _bars(
         y = min(base - bucket.points * scale, base - 1)  # any use shows at least a sliver
         label, near = title
         fill = f'fill="url(#{cid}-warn)" stroke="{WARN}"' if near else f'fill="{BAR}"'
+        tip = f"<title>{label}</title>" if layout.tooltips else ""
         shapes.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot - 2 * gap:.1f}" '
-            f'height="{base - y:.1f}" {fill}><title>{label}</title></rect>'
+            f'height="{base - y:.1f}" {fill}>{tip}</rect>'
         )
         if near:
             shapes.append(

@@ -209,6 +209,21 @@ def test_the_partial_shows_totals_chart_figures_and_recent_requests():
     assert 'href="/admin/clients/abc/requests?outcome=errors"' in page
 
 
+def test_the_partial_names_the_budget_of_each_minute_when_it_changed():
+    # given an hour whose busiest minute was used under a budget of 1,000, now 5,000
+    buckets = _hour({})
+    buckets[30] = MinuteUsage(buckets[30].start, 900, 3, 0, 0, budget=1000)
+    page = _render_partial(_usage(buckets), 5000, [])
+    # then the minute is judged against its own budget, which the table shows
+    assert "Close to its limit" in page
+    assert "(the busiest minute had 1,000)" in page
+    assert '<th scope="col" class="num">Budget then</th>' in page
+    assert '<td class="num">1,000</td>' in page
+    # and an hour under one budget has no such column
+    same = _render_partial(_usage(_hour({30: 900})), 5000, [])
+    assert "Budget then" not in same
+
+
 def test_the_partial_without_requests():
     page = _render_partial(_usage(_hour({})), 250_000, [])
     assert "No requests logged yet." in page
