@@ -23,6 +23,7 @@ from extapi.app import ExtapiApp
 from extapi.auth import clients
 from extapi.people.users import NewUser, create_user, make_site_admin
 from extapi.requestlog.buffer import SUCCESS
+from extapi.requestlog.details import errors_text, variables_text
 from extapi.runtime import Runtime
 from extapi.settings.site import load_site_settings
 
@@ -49,7 +50,10 @@ def _seed(runtime: Runtime, log_rows: int) -> str:
     now = int(time.time())
     log = runtime.request_log
     for i in range(log_rows):
-        log.record(pk, "status", 6, 200, SUCCESS, 0.4, now - 3600 + i * 3600 // log_rows)
+        when = now - 3600 + i * 3600 // log_rows
+        log.record(pk, "status", 6, 200, SUCCESS, 0.4, when)
+        if i % 100 == 0:  # and one failing request in a hundred, with what it keeps
+            log.record(pk, "SyncUsers", 0, 200, "error", 2.5, when, 250_000, "b" * 32, *_FAILED)
         if log.pending() >= 10_000:
             log.flush()
     log.flush()
@@ -60,6 +64,32 @@ def _seed(runtime: Runtime, log_rows: int) -> str:
         with runtime.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
     return first
+
+
+_FAILED = (
+    variables_text([{"since": "2026-12-01", "password": "x"}]),
+    errors_text([{"message": "Cannot query field", "debugMessage": "no_such_field"}]),
+)
+_NEXT = re.compile(r'href="([^"]+)" rel="next"')
+_DETAIL = re.compile(r'href="(/admin/clients/[^"]+/requests/\d+)"')
+
+
+def _log_paths(http: TestClient, client_id: str) -> dict[str, str]:
+    """The request log pages, with a second page and a detail found as a reader would."""
+    log = f"/admin/clients/{client_id}/requests"
+    first = http.get(log).text
+    older = _NEXT.search(first)
+    detail = _DETAIL.search(http.get(f"{log}?outcome=errors").text)
+    assert older is not None and detail is not None
+    return {
+        "request log, every client": "/admin/requests",
+        "request log, every client, errors": "/admin/requests?outcome=errors",
+        "request log, one client": log,
+        "request log, one client, second page": older.group(1).replace("&amp;", "&"),
+        "request log, one client, errors": f"{log}?outcome=errors",
+        "request log, one client, operation": f"{log}?operation=sync",
+        "request log, one request": detail.group(1),
+    }
 
 
 def _time(http: TestClient, path: str, iterations: int) -> tuple[float, float]:
@@ -109,6 +139,7 @@ def report(runtime: Runtime, iterations: int, log_rows: int) -> str:
             "schema SDL": "/totara/api/documentation/schema.php",
             "API explorer": EXPLORER,
             "API explorer, opened from an example": f"{EXPLORER}?example=query-core_user_users",
+            **_log_paths(http, client_id),
         }
         rows = [(name, *_time(http, path, iterations)) for name, path in paths.items()]
         rows.append(

@@ -7,7 +7,10 @@
    in alternating rounds (budgets at their maximum, memory windows, the token cached): the
    difference is what the log adds to one request, writing included.
 2. ``RequestLog.record`` alone.
-3. ``RequestLog.flush`` of 1,000 and 10,000 buffered rows (one transaction each), in rows/s.
+3. ``RequestLog.flush`` of 1,000 and 10,000 buffered rows (one transaction each), in rows/s;
+   and of 10,000 rows that each carry variables and errors (what a failing request keeps).
+4. What the endpoint spends on those texts for one request: masking and capping a small
+   variables object, and an error list.
 
 With ``--database-url`` the named PostgreSQL database is dropped and created again.
 """
@@ -26,6 +29,7 @@ from extapi.auth import clients
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
 from extapi.requestlog.buffer import RequestLog
+from extapi.requestlog.details import errors_of, errors_text, variables_text
 from extapi.runtime import Runtime
 from extapi.settings.site import MAX_INT, set_setting
 
@@ -87,14 +91,34 @@ def _handle_costs(runtime: Runtime, token: str, iterations: int) -> tuple[float,
     return statistics.median(on), statistics.median(off)
 
 
-def _flush_rate(runtime: Runtime, client_id: int, rows: int) -> float:
-    """Rows per second for one flush of ``rows`` buffered rows (median of 5)."""
+VARIABLES = {"input": {"username": "jdoe", "email": "jdoe@example.com", "password": "x" * 12}}
+ERRORS = {"errors": [{"message": "Internal server error", "debugMessage": "Invalid user id"}]}
+
+
+def _flush_rate(runtime: Runtime, client_id: int, rows: int, detailed: bool = False) -> float:
+    """Rows per second for one flush of ``rows`` buffered rows (median of 5); ``detailed``
+    rows carry a variables text and an errors text, as a failing request's row does."""
     log = runtime.request_log
     rates = []
+    variables = variables_text([VARIABLES]) if detailed else None
+    errors = errors_text(errors_of(ERRORS)) if detailed else None
+    outcome = "error" if detailed else "success"
     for _ in range(5):
         now = int(time.time())
         for n in range(rows):
-            log.record(client_id, "Status", 7, 200, "success", 1.25, now - n % 60)
+            log.record(
+                client_id,
+                "Status",
+                7,
+                200,
+                outcome,
+                1.25,
+                now - n % 60,
+                250_000,
+                "0123456789abcdef0123456789abcdef",
+                variables,
+                errors,
+            )
         start = time.perf_counter()
         assert log.flush() == rows
         rates.append(rows / (time.perf_counter() - start))
@@ -114,6 +138,8 @@ def main() -> None:
         record = _round(lambda: log.record(client_id, "Status", 7, 200, "success", 1.0, 0), 9000)
         log.flush()
         rates = [(n, _flush_rate(runtime, client_id, n)) for n in (1_000, 10_000)]
+        detailed = _flush_rate(runtime, client_id, 10_000, detailed=True)
+        texts = _round(lambda: (variables_text([VARIABLES]), errors_text(errors_of(ERRORS))), 9000)
         backend = backend_name(runtime)
     print(f"| request log ({backend}) | figure |\n|---|---:|")
     print(f"| handle(), status query, log on (flushed every second meanwhile) | {on:.1f} µs |")
@@ -122,6 +148,8 @@ def main() -> None:
     print(f"| RequestLog.record alone | {record:.2f} µs |")
     for n, rate in rates:
         print(f"| flush of {n:,} rows (one transaction) | {rate:,.0f} rows/s |")
+    print(f"| flush of 10,000 rows with variables and errors | {detailed:,.0f} rows/s |")
+    print(f"| variables and errors texts of one failing request | {texts:.2f} µs |")
 
 
 if __name__ == "__main__":

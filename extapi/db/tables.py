@@ -53,6 +53,10 @@ __all__ = [
 
 metadata = MetaData()
 
+# The condition of the request log's partial indexes; a query must state it word for word
+# for SQLite to use them.
+FAILED = "outcome <> 'success'"
+
 IDNUMBER_TRIM = " \t\n\r\x0b"
 """What is trimmed off a user's idnumber before it is tested for emptiness: PHP's trim() set
 without NUL, which SQLite's trim() can not remove."""
@@ -414,9 +418,32 @@ api_request_log = Table(
     # "ip_not_allowed" (the address is not in the client's IP allow-list)
     Column("outcome", String(16), nullable=False),
     Column("duration_ms", Float, nullable=False),
+    # The X-Request-Id the request was answered with (see extapi.ops.request_id).
+    Column("request_id", String(128), nullable=True),
+    # JSON text, capped (see extapi.requestlog.details): the variables sent, secret-looking
+    # values masked; the errors answered, with their debug messages where the client got them.
+    Column("variables", Text, nullable=True),
+    Column("errors", Text, nullable=True),
     # Also serves "latest requests first" without a sort: (client, time, id) descending.
     Index("ix_api_request_log_client_time", "client_id", "time", "id"),
     Index("ix_api_request_log_time", "time"),
+    # The log's outcome filters all pick unsuccessful requests, a small share of the rows:
+    # partial indexes serve them without costing a successful request's row anything.
+    Index(
+        "ix_api_request_log_client_failed",
+        "client_id",
+        "time",
+        "id",
+        sqlite_where=text(FAILED),
+        postgresql_where=text(FAILED),
+    ),
+    Index(
+        "ix_api_request_log_failed",
+        "time",
+        "id",
+        sqlite_where=text(FAILED),
+        postgresql_where=text(FAILED),
+    ),
 )
 
 # Each client's traffic per minute, summed from the request log as it is flushed, so that the
@@ -432,6 +459,9 @@ api_usage_minutes = Table(
     Column("requests", Integer, nullable=False),
     Column("errors", Integer, nullable=False),
     Column("rate_limited", Integer, nullable=False),
+    # The client's per-minute budget in force in that minute (the lowest, if it changed);
+    # None for minutes logged before it was kept.
+    Column("budget", BigInteger, nullable=True),
 )
 
 # Failed web sign-ins per key ("user:<name>" and "ip:<address>"), for lock-out with back-off.

@@ -25,6 +25,7 @@ from extapi.graphql.documents import CheckedDocument, DocumentCache
 from extapi.graphql.errors import DEVELOPER, envelope, format_error, format_exception
 from extapi.graphql.execute import Outcome, run
 from extapi.graphql.performance import RequestMeter, measuring
+from extapi.graphql.refused import refused_request
 from extapi.graphql.request import (
     BodyNotJson,
     Operation,
@@ -49,7 +50,9 @@ from extapi.limits.cost import ComplexityCounter
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
 from extapi.limits.window import Budget, Verdict
 from extapi.ops.note import INVALID, NONE, note_of
-from extapi.requestlog.buffer import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, SUCCESS
+from extapi.ops.request_id import REQUEST_ID
+from extapi.requestlog.buffer import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, REFUSED, SUCCESS
+from extapi.requestlog.details import errors_of, errors_text, variables_text
 from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings
 
@@ -274,7 +277,10 @@ class GraphQLEndpoint:
         try:
             caller = authenticate(found, authorization is not None, now)
         except AuthenticationError as exc:
-            return _unauthenticated(exc, site, grj, meter, token is not None).noted(None, 0, True)
+            reply = _unauthenticated(exc, site, grj, meter, token is not None).noted(None, 0, True)
+            if found.row is not None and runtime.request_log.enabled:
+                self._log_refused(found.row, body, reply, site, now, started)
+            return reply
         if caller.allowed_ips is not None:  # costs nothing for a client without a list
             refused = self._check_address(scope, caller, site, now, started)
             if refused is not None:
@@ -292,7 +298,7 @@ class GraphQLEndpoint:
         finally:
             context.close()
             if runtime.request_log.enabled:
-                self._log(caller, reply, now, started)
+                self._log(caller, reply, site, now, started)
         reply.client_id = caller.client_id
         return reply
 
@@ -306,6 +312,7 @@ class GraphQLEndpoint:
         refusal = address_refusal(caller.allowed_ips, scope, runtime.trusted_proxies, level)
         if refusal is None:
             return None
+        reply = _refused_address(refusal)
         if runtime.request_log.enabled:
             runtime.request_log.record(
                 caller.client_pk,
@@ -315,11 +322,24 @@ class GraphQLEndpoint:
                 IP_NOT_ALLOWED,
                 (time.perf_counter() - started) * 1000.0,
                 now,
+                min(caller.client_rate_limit, site.client_rate_limit),
+                REQUEST_ID.get(),
+                None,
+                errors_text(errors_of(reply.payload)),
             )
-        return _refused_address(refusal)
+        return reply
 
-    def _log(self, caller: ApiCaller, reply: Reply, now: int, started: float) -> None:
+    def _log(
+        self, caller: ApiCaller, reply: Reply, site: SiteSettings, now: int, started: float
+    ) -> None:
         duration_ms = (time.perf_counter() - started) * 1000.0
+        variables = errors = None
+        if reply.ran is not None:
+            operations = reply.ran[1]
+            if len(operations) > 1 or (operations and operations[0].variables):
+                variables = variables_text([op.variables for op in operations])
+        if reply.failed or reply.status >= 400:
+            errors = errors_text(errors_of(reply.payload))
         self.runtime.request_log.record(
             caller.client_pk,
             reply.label(),
@@ -328,6 +348,39 @@ class GraphQLEndpoint:
             reply.outcome(),
             duration_ms,
             now,
+            min(caller.client_rate_limit, site.client_rate_limit),
+            REQUEST_ID.get(),
+            variables,
+            errors,
+        )
+
+    def _log_refused(
+        self,
+        row: dict[str, Any],
+        body: bytes,
+        reply: Reply,
+        site: SiteSettings,
+        now: int,
+        started: float,
+    ) -> None:
+        """Log a request whose token is valid but whose client may not use it (disabled, or
+        its service account or tenant not valid) against that client. Expired tokens are
+        left out, as unknown ones are: they name no client still entitled to call."""
+        if row["expires"] <= now:
+            return
+        label, variables = refused_request(body, self.runtime.config.max_batch_size)
+        self.runtime.request_log.record(
+            int(row["client_pk"]),
+            label,
+            0,
+            reply.status,
+            REFUSED,
+            (time.perf_counter() - started) * 1000.0,
+            now,
+            min(int(row["client_rate_limit"]), site.client_rate_limit),
+            REQUEST_ID.get(),
+            variables,
+            errors_text(errors_of(reply.payload)),
         )
 
     def _base_url(self, scope: Scope) -> str:

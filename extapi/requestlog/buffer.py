@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from extapi.config import Config
 from extapi.db.engine import make_engine
-from extapi.requestlog.outcomes import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, SUCCESS
+from extapi.requestlog.outcomes import ERROR, IP_NOT_ALLOWED, RATE_LIMITED, REFUSED, SUCCESS
 from extapi.requestlog.writer import Row, prune, write_rows
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ERROR",
     "RATE_LIMITED",
     "IP_NOT_ALLOWED",
+    "REFUSED",
     "BUFFER_LIMIT",
 ]
 
@@ -71,11 +72,29 @@ class RequestLog:
         outcome: str,
         duration_ms: float,
         now: int,
+        budget: int = 0,
+        request_id: str | None = None,
+        variables: str | None = None,
+        errors: str | None = None,
     ) -> None:
-        """Buffer one request (cheap: no I/O). Does nothing when the log is off."""
+        """Buffer one request (cheap: no I/O). Does nothing when the log is off. ``budget``
+        is the client's per-minute budget in force (0: not known); ``variables`` and
+        ``errors`` are the texts of :mod:`extapi.requestlog.details`."""
         if not self.enabled:
             return
-        row = (client_id, now, operations, complexity, status, outcome, duration_ms)
+        row = (
+            client_id,
+            now,
+            operations,
+            complexity,
+            status,
+            outcome,
+            duration_ms,
+            budget,
+            request_id,
+            variables,
+            errors,
+        )
         with self._lock:
             rows = self._rows
             if len(rows) == self.limit:

@@ -28,13 +28,23 @@ NEAR_LIMIT = 0.8  # a minute above this share of the budget is flagged
 
 _log = api_request_log.c
 _sums = api_usage_minutes.c
-_HOUR = select(_sums.minute, _sums.points, _sums.requests, _sums.errors, _sums.rate_limited).where(
+_HOUR = select(
+    _sums.minute, _sums.points, _sums.requests, _sums.errors, _sums.rate_limited, _sums.budget
+).where(
     (_sums.client_id == bindparam("client"))
     & (_sums.minute >= bindparam("first"))
     & (_sums.minute <= bindparam("current"))
 )
 _RECENT = (
-    select(_log.time, _log.operations, _log.complexity, _log.status, _log.outcome, _log.duration_ms)
+    select(
+        _log.id,
+        _log.time,
+        _log.operations,
+        _log.complexity,
+        _log.status,
+        _log.outcome,
+        _log.duration_ms,
+    )
     .where(_log.client_id == bindparam("client"))
     .order_by(_log.time.desc(), _log.id.desc())
     .limit(bindparam("limit"))
@@ -61,21 +71,29 @@ class MinuteUsage:
     requests: int
     errors: int
     rate_limited: int
+    # The per-minute budget in force in that minute; None when not recorded (an idle minute,
+    # or one logged before it was kept): the current budget then stands in.
+    budget: int | None = None
+
+    def budget_or(self, current: int) -> int:
+        """The budget this minute is judged against."""
+        return current if self.budget is None else self.budget
 
     @property
     def label(self) -> str:
-        """The minute in UTC, "HH:MM"."""
-        return _utc(self.start, "%H:%M")
+        """The minute in UTC, "HH:MM" (by arithmetic: UTC has no offsets to look up)."""
+        return f"{self.start // 3600 % 24:02d}:{self.start // 60 % 60:02d}"
 
     @property
     def iso(self) -> str:
         return _utc(self.start, "%Y-%m-%dT%H:%MZ")
 
-    def near_limit(self, budget: int) -> bool:
+    def near_limit(self, current: int) -> bool:
+        budget = self.budget_or(current)
         return budget > 0 and self.points > budget * NEAR_LIMIT
 
-    def percent(self, budget: int) -> str:
-        return percent_of(self.points, budget)
+    def percent(self, current: int) -> str:
+        return percent_of(self.points, self.budget_or(current))
 
 
 @dataclass(frozen=True)
@@ -102,8 +120,13 @@ class HourUsage:
         """The minute with the most points (the latest of equals)."""
         return max(reversed(self.buckets), key=lambda b: b.points)
 
-    def peak_percent(self, budget: int) -> str:
-        return percent_of(self.peak.points, budget)
+    def peak_percent(self, current: int) -> str:
+        peak = self.peak
+        return percent_of(peak.points, peak.budget_or(current))
+
+    def budget_changed(self, current: int) -> bool:
+        """Whether any minute was judged against another budget than ``current``."""
+        return any(b.budget is not None and b.budget != current for b in self.buckets)
 
     def near_limit(self, budget: int) -> bool:
         """Whether any minute went over 80 % of ``budget``."""
@@ -123,20 +146,28 @@ def usage_last_hour(conn: Connection, client_db_id: int, now: float) -> HourUsag
     }
     buckets = []
     for minute in range(first, current + 1):
-        points, requests, errors, limited = found.get(minute, (0, 0, 0, 0))
+        points, requests, errors, limited, budget = found.get(minute, (0, 0, 0, 0, None))
         buckets.append(
-            MinuteUsage(minute * 60, int(points), int(requests), int(errors), int(limited))
+            MinuteUsage(
+                minute * 60,
+                int(points),
+                int(requests),
+                int(errors),
+                int(limited),
+                None if budget is None else int(budget),
+            )
         )
     return HourUsage.of(buckets)
 
 
 @dataclass(frozen=True)
 class LoggedRequest:
+    id: int
     time: int
     operations: str
     complexity: int
     status: int
-    outcome: str  # "success", "error" or "rate_limited"
+    outcome: str  # see extapi.requestlog.outcomes
     duration_ms: float
 
     @property
@@ -153,6 +184,6 @@ def recent_requests(conn: Connection, client_db_id: int, limit: int = 50) -> lis
     """The client's latest logged requests, newest first, in one statement."""
     rows = conn.execute(_RECENT, {"client": client_db_id, "limit": limit})
     return [
-        LoggedRequest(int(t), ops, int(points), int(status), outcome, float(ms))
-        for t, ops, points, status, outcome, ms in rows
+        LoggedRequest(int(i), int(t), ops, int(points), int(status), outcome, float(ms))
+        for i, t, ops, points, status, outcome, ms in rows
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from extapi.requestlog.usage import recent_requests, usage_last_hour
 from extapi.settings.site import SiteSettings
-from extapi.web.charts import usage_chart_svg
+from extapi.web.charts import usage_charts
 
 __all__ = ["usage_context", "effective_budget"]
 
@@ -24,9 +24,11 @@ def usage_context(
 ) -> dict[str, Any]:
     budget = effective_budget(client, site)
     usage = usage_last_hour(conn, client["id"], int(time.time()))
+    chart, chart_narrow = usage_charts(usage.buckets, budget)
     return {
         "usage": usage,
         "budget": budget,
-        "chart": usage_chart_svg(usage.buckets, budget),
+        "chart": chart,
+        "chart_narrow": chart_narrow,
         "requests": recent_requests(conn, client["id"]),
     }

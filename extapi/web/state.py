@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from extapi.runtime import Runtime
+from extapi.web.badges import outcome_badge
 from extapi.web.sessions import SessionCodec
 from extapi.web.setting_fields import choices_for
 
@@ -41,6 +42,7 @@ class WebState:
         )
         env.filters["isotime"] = isotime
         env.filters["machine_time"] = machine_time
+        env.filters["outcome_badge"] = outcome_badge
         env.globals["choices_for"] = choices_for
         return cls(runtime, schema, SessionCodec(runtime.hasher.derive("web-session")), env)
 

@@ -107,7 +107,7 @@ def test_client_page_shows_usage_after_requests(page: Any, site: Site) -> None:
         if page.get_by_text("Rate limited").count() or time.monotonic() > deadline:
             break
         page.wait_for_timeout(300)
-    assert page.locator(".chart svg").count() == 1
+    assert page.locator(".chart svg:visible").count() == 1
     shown(page.get_by_text("Rate limited").first)
     screenshot(page, "05-client-usage")
 
@@ -149,6 +149,8 @@ def test_every_admin_page_is_labelled_and_fits_a_narrow_screen(page: Any, site: 
         "client-delete": f"/admin/clients/{client_id}/delete",
         "client-disable": f"/admin/clients/{client_id}/disable",
         "user-suspend": "/admin/users/2/suspend",
+        "client-requests": f"/admin/clients/{client_id}/requests?outcome=errors",
+        "requests": "/admin/requests",
         "settings": "/admin/settings",
         "users": "/admin/users",
         "user": "/admin/users/2",
