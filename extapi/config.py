@@ -53,6 +53,10 @@ class Config:
     # requests meanwhile. Each thread holds at most one database connection at a time: the
     # default leaves one of PostgreSQL's five pooled connections to the token check.
     worker_threads: int = 4
+    # How long a worker trusts the site revision its listener last confirmed, on PostgreSQL
+    # (extapi.db.lease): the bound within which a change made elsewhere applies everywhere.
+    # 0 reads the revision on every request, as on SQLite.
+    revision_lease_ms: int = 75
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -97,6 +101,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         metrics=_metrics(env),
         log_format=_log_format(env),
         worker_threads=_int(env, "EXTAPI_WORKER_THREADS", Config.worker_threads),
+        revision_lease_ms=_int(
+            env, "EXTAPI_REVISION_LEASE_MS", Config.revision_lease_ms, minimum=0
+        ),
     )
 
 
