@@ -190,6 +190,21 @@ def test_a_lost_listener_falls_back_to_strict_reads_and_reconnects(pg_url, elsew
         _wait_for(lambda: lease.fresh() == moved, "the listener confirms the new revision")
 
 
+def test_an_idle_listener_stops_and_the_next_request_starts_it(pg_url, elsewhere):
+    # given a lease whose listener stops after 0.2 s without being asked
+    lease = RevisionLease(elsewhere, 0.075, idle_seconds=0.2)
+    try:
+        _listening(lease)
+        # when nobody asks for the revision
+        _wait_for(lambda: not lease.listening, "the idle listener stopped")
+        # then asking again, once its last confirmation has run out, starts it again
+        _wait_for(
+            lambda: lease.fresh() is not None and lease.listening, "the listener confirms again"
+        )
+    finally:
+        lease.close()
+
+
 def test_sqlite_and_a_zero_lease_read_the_revision_on_every_request(database_url):
     # given a runtime on either database, and one on PostgreSQL with the lease turned off
     with _runtime(database_url, Config.revision_lease_ms) as runtime:

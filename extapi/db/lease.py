@@ -43,6 +43,9 @@ _REVISION_SQL = "SELECT revision FROM site_revision WHERE id = 1"
 _RECONNECT_FIRST = 0.05
 _RECONNECT_MAX = 2.0
 _CONNECT_TIMEOUT_SECONDS = 5
+# A listener nobody has asked for this long stops (the next request starts it again), so an
+# idle worker, or a runtime left unclosed, does not poll forever.
+IDLE_SECONDS = 30.0
 _NEVER = -math.inf
 
 _leases: weakref.WeakSet[RevisionLease] = weakref.WeakSet()
@@ -51,27 +54,37 @@ _leases: weakref.WeakSet[RevisionLease] = weakref.WeakSet()
 class RevisionLease:
     """The revision as last confirmed, and the thread that keeps confirming it."""
 
-    def __init__(self, engine: Engine, lease_seconds: float) -> None:
+    def __init__(
+        self, engine: Engine, lease_seconds: float, idle_seconds: float = IDLE_SECONDS
+    ) -> None:
         if lease_seconds <= 0:
             raise ValueError("a revision lease needs a positive duration")
         self.engine = engine
         self.lease = lease_seconds
         self.poll = lease_seconds / 3
+        self.idle_seconds = idle_seconds
         # The revision and the monotonic time its read began; replaced whole.
         self._state: tuple[int, float] = (0, _NEVER)
         self._void_before = _NEVER
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._asked = _NEVER
         # The listener's server process while it is connected (tests terminate it).
         self.backend_pid: int | None = None
         self.connections = 0
         _leases.add(self)
 
+    @property
+    def listening(self) -> bool:
+        """Whether the listener thread runs (connected or trying to be)."""
+        return self._thread is not None
+
     def fresh(self) -> int | None:
         """The confirmed revision while the lease holds, else None (the caller reads it)."""
         revision, confirmed_at = self._state
-        if time.monotonic() - confirmed_at < self.lease:
+        self._asked = now = time.monotonic()
+        if now - confirmed_at < self.lease:
             return revision
         if self._thread is None:
             self._start()
@@ -102,18 +115,30 @@ class RevisionLease:
         with self._lock:
             if self._thread is not None or self._closed.is_set():
                 return
+            self._asked = time.monotonic()
             self._thread = threading.Thread(
                 target=self._listen, name="extapi-revision-listener", daemon=True
             )
             self._thread.start()
 
     def _listen(self) -> None:
+        try:
+            self._keep_listening()
+        finally:
+            with self._lock:
+                self._thread = None
+
+    def _idle(self) -> bool:
+        return self._closed.is_set() or time.monotonic() - self._asked > self.idle_seconds
+
+    def _keep_listening(self) -> None:
         delay = _RECONNECT_FIRST
-        while not self._closed.is_set():
+        while not self._idle():
             try:
                 conn = self._connect()
             except Exception as exc:  # the server is away: retry, more slowly each time
-                log.warning("Revision listener cannot connect (%s); requests read it", exc)
+                if delay == _RECONNECT_FIRST:
+                    log.warning("Revision listener cannot connect (%s); requests read it", exc)
                 self._closed.wait(delay)
                 delay = min(delay * 2, _RECONNECT_MAX)
                 continue
@@ -121,7 +146,7 @@ class RevisionLease:
             try:
                 self._follow(conn)
             except Exception as exc:
-                if not self._closed.is_set():
+                if not self._idle():
                     log.warning("Revision listener lost its connection (%s); reconnecting", exc)
             finally:
                 self.backend_pid = None
@@ -137,7 +162,7 @@ class RevisionLease:
     def _follow(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(f"LISTEN {CHANNEL}")
         self.backend_pid = conn.info.backend_pid
-        while not self._closed.is_set():
+        while not self._idle():
             started = time.monotonic()
             row = conn.execute(_REVISION_SQL).fetchone()
             if row is None:
