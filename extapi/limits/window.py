@@ -546,7 +546,7 @@ class RedisWindowStore:
                         self._note_failure(None)
                 else:
                     self._send(pending)
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # counted and probed like any failure, never fatal here
                 self._note_failure(exc)
             finally:
                 with self._pending_changed:
