@@ -56,6 +56,10 @@ class Config:
     # When a document runs through a compiled plan instead of graphql-core's executor
     # (extapi.graphql.compiled): "hot" (once it is sent again), "always" or "off".
     compiled_execution: str = "hot"
+    # How long a worker trusts the site revision its listener last confirmed, on PostgreSQL
+    # (extapi.db.lease): the bound within which a change made elsewhere applies everywhere.
+    # 0 reads the revision on every request, as on SQLite.
+    revision_lease_ms: int = 75
 
 
 def check_database_url(url: str, name: str = "EXTAPI_DATABASE_URL") -> str:
@@ -104,6 +108,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         log_format=_log_format(env),
         worker_threads=_int(env, "EXTAPI_WORKER_THREADS", Config.worker_threads),
         compiled_execution=compiled_mode(env.get("EXTAPI_COMPILED_EXECUTION")),
+        revision_lease_ms=_int(
+            env, "EXTAPI_REVISION_LEASE_MS", Config.revision_lease_ms, minimum=0
+        ),
     )
 
 

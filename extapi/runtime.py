@@ -12,8 +12,9 @@ from extapi.addresses import address_list
 from extapi.auth.secrets import SecretHasher, load_hasher
 from extapi.auth.tokens import TokenGate
 from extapi.config import Config
-from extapi.db.engine import is_memory_sqlite, make_engine
+from extapi.db.engine import is_memory_sqlite, is_sqlite, make_engine
 from extapi.db.hot import HotReader
+from extapi.db.lease import RevisionLease
 from extapi.db.migrate import database_revision, migrate
 from extapi.limits.window import WindowStore, open_window_store
 from extapi.ops.metrics import Metrics
@@ -60,6 +61,14 @@ def thread_count(config: Config) -> int:
     return 1 if is_memory_sqlite(config.database_url) else config.worker_threads
 
 
+def revision_lease(config: Config, engine: Engine) -> RevisionLease | None:
+    """A lease on the site revision for PostgreSQL; none on SQLite, whose read is a local
+    lookup of a few microseconds, or when EXTAPI_REVISION_LEASE_MS is 0."""
+    if is_sqlite(str(engine.url)) or config.revision_lease_ms <= 0:
+        return None
+    return RevisionLease(engine, config.revision_lease_ms / 1000.0)
+
+
 class Runtime:
     """Per-process state; settings are reloaded whenever the site revision moves.
 
@@ -72,7 +81,7 @@ class Runtime:
         self.hasher = hasher
         # Peers whose X-Forwarded-For names the client (for the IP allow-lists).
         self.trusted_proxies = address_list(config.trusted_proxies)
-        self.reader = HotReader(engine)
+        self.reader = HotReader(engine, revision_lease(config, engine))
         self.tokens = TokenGate(self.reader, hasher)
         # Prometheus metrics, only when something may read them (EXTAPI_METRICS).
         self.metrics: Metrics | None = None if config.metrics is None else Metrics()

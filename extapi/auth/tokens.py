@@ -100,10 +100,11 @@ class TokenLookup:
 class TokenGate:
     """Checks bearer tokens with at most one indexed lookup, usually none.
 
-    Each request reads the site revision; rows of tokens already seen at that revision come
-    from a per-worker cache. Any change that could affect a token (a client disabled, a
-    service account suspended, a secret rotated ...) moves the revision and empties the cache,
-    so the next request reads fresh rows.
+    Each request needs the site revision (read, or on PostgreSQL taken from the worker's
+    revision lease, which costs no read: :mod:`extapi.db.lease`); rows of tokens already seen
+    at that revision come from a per-worker cache. Any change that could affect a token (a
+    client disabled, a service account suspended, a secret rotated ...) moves the revision and
+    empties the cache, so the next request (within the lease) reads fresh rows.
 
     The event loop and the worker threads share one gate. The cache is a revision and the rows
     read at that revision, replaced together (a new revision starts a new map), so a row is
@@ -123,8 +124,8 @@ class TokenGate:
         return token in self._cache[1]
 
     def check(self, token: str | None) -> TokenLookup:
-        """One indexed read per request: the revision when the token is cached for it, else
-        the revision and the token's row together."""
+        """At most one indexed read per request: none or the revision when the token is cached
+        for it, else the revision and the token's row together."""
         # Keyed by the presented token itself, so a cache hit costs no HMAC; the map lives only
         # in this process's memory, like the request that carried the token.
         cached_at, rows = self._cache

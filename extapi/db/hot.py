@@ -1,20 +1,25 @@
-"""A dedicated driver-level connection for the one read every API request makes.
+"""A dedicated driver-level connection for the one read an API request may make.
 
 Going through the pool and SQL compilation would cost several times the query itself, so each
 worker keeps one autocommit DBAPI connection for it: the site revision alone when the token is
 cached, or the revision and the token's row together in one statement when it is not. The event
 loop and the worker threads take turns on it (one indexed read at a time).
+
+With a :class:`~extapi.db.lease.RevisionLease` (PostgreSQL), a cached token needs no read at
+all while the lease holds; every read made here confirms the lease in turn.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine
 
 from extapi.addresses import stored_address_list
 from extapi.db.engine import is_sqlite
+from extapi.db.lease import RevisionLease
 
 __all__ = ["HotReader", "TOKEN_ROW_COLUMNS"]
 
@@ -54,8 +59,11 @@ _REVISION_AND_TOKEN_SQL = """
 
 
 class HotReader:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lease: RevisionLease | None = None) -> None:
         self.engine = engine
+        self.lease = lease
+        # Queries sent, for tests that count round trips.
+        self.reads = 0
         self.sqlite = is_sqlite(str(engine.url))
         self._token_sql = _REVISION_AND_TOKEN_SQL.format(param="?" if self.sqlite else "%s")
         self._conn: Any = None
@@ -81,6 +89,7 @@ class HotReader:
             if self._conn is None:
                 self._conn = self._connect()
             try:
+                self.reads += 1
                 cursor = self._conn.execute(sql, params)
                 return cursor.fetchone()
             except Exception:
@@ -91,13 +100,25 @@ class HotReader:
         return None
 
     def revision(self) -> int:
-        return int(self._run(_REVISION_SQL, ())[0])
+        lease = self.lease
+        if lease is None:
+            return int(self._run(_REVISION_SQL, ())[0])
+        known = lease.fresh()
+        if known is not None:
+            return known
+        started = time.monotonic()
+        revision = int(self._run(_REVISION_SQL, ())[0])
+        lease.confirm(revision, started)
+        return revision
 
     def revision_and_token(self, token_hash: str) -> tuple[int, dict[str, Any] | None]:
         """The revision, and the token's joined row (None for an unknown token). The row's
         ``allowed_ips`` is the client's parsed allow-list (None: no list), so that the
         worker's token cache keeps it parsed."""
+        started = time.monotonic()
         revision, *row = self._run(self._token_sql, (token_hash,))
+        if self.lease is not None:
+            self.lease.confirm(int(revision), started)
         if row[0] is None:  # no such token: every joined column is NULL
             return int(revision), None
         found = dict(zip(TOKEN_ROW_COLUMNS, row, strict=True))
@@ -105,6 +126,8 @@ class HotReader:
         return int(revision), found
 
     def close(self) -> None:
+        if self.lease is not None:
+            self.lease.close()
         with self._lock:
             self._drop()
 

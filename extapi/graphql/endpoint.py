@@ -422,12 +422,13 @@ class GraphQLEndpoint:
             payload = envelope([{"message": MUTATION_NEEDS_POST}], None, _extensions(meter, 0))
             return Reply(405, payload, [(b"allow", b"POST")]).noted(ran, 0, True)
         budgets = RateLimiter.budgets(site, context.caller)
+        admitted: Verdict | None = None
         if mutation:
             # A mutation must not start without room in the budgets; a query is simply refused
             # afterwards if its cost does not fit (it changed nothing), saving a window read.
-            verdict = self.limiter.precheck(budgets, time.time())
-            if verdict is not None and not verdict.allowed:
-                return self._too_many(budgets, verdict).noted(ran, 0, False)
+            admitted = self.limiter.precheck(budgets, time.time())
+            if admitted is not None and not admitted.allowed:
+                return self._too_many(budgets, admitted).noted(ran, 0, False)
         counter = ComplexityCounter(
             self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
         )
@@ -450,7 +451,7 @@ class GraphQLEndpoint:
             for doc, op in zip(checked, operations, strict=True)
         ]
         points = counter.points
-        verdict = self.limiter.settle(budgets, points, time.time(), mutation)
+        verdict = self.limiter.settle(budgets, points, time.time(), admitted)
         if verdict is not None and not verdict.allowed:
             return self._too_many(budgets, verdict).noted(ran, points, False)
         if self.runtime.metrics is not None:

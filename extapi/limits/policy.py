@@ -8,7 +8,12 @@ Totara's rule, with one refinement so that concurrent requests cannot overrun a 
    query whose cost does not fit is answered 429 instead of its data (it changed nothing), so
    the points admitted never exceed a budget; a query-only request therefore needs just this
    one window operation. A mutation has already changed data, so its cost is always charged
-   and its answer always sent.
+   and its answer always sent: nothing in the answer depends on the charge, so the request
+   does not wait for it (:meth:`WindowStore.charge_later`), and its rate headers are the
+   precheck's reading plus its cost.
+
+So a request waits on at most one round trip to the store: the charge of a query-only request,
+or the precheck of a mutation. A request that fails authentication never reaches the store.
 """
 
 from __future__ import annotations
@@ -42,14 +47,19 @@ class RateLimiter:
         return None if self.store is None else self.store.check(budgets, now)
 
     def settle(
-        self, budgets: Sequence[Budget], points: int, now: float, mutation: bool
+        self, budgets: Sequence[Budget], points: int, now: float, admitted: Verdict | None = None
     ) -> Verdict | None:
+        """Charge a request's cost. ``admitted`` is a mutation's precheck: its charge is then
+        not waited for, and the verdict returned is the precheck's plus ``points``."""
         if self.store is None:
             return None
-        if points == 0 and not mutation:
+        if admitted is not None:
+            self.store.charge_later(budgets, points, now)
+            return admitted.plus(points)
+        if points == 0:
             # Nothing to add, but like Totara a request still needs room for one point.
             return self.store.check(budgets, now)
-        return self.store.charge(budgets, points, now, require_fit=not mutation)
+        return self.store.charge(budgets, points, now, require_fit=True)
 
 
 def rate_headers(budgets: Sequence[Budget], verdict: Verdict) -> list[tuple[bytes, bytes]]:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.retry import Retry
 
 __all__ = [
@@ -47,6 +47,8 @@ MEMORY_KEYS_SOFT_MAX = 10_000
 REDIS_PREFIX = "extapi:rl:"
 REDIS_TIMEOUT_SECONDS = 0.5
 MAX_COOLDOWN_SECONDS = 30.0
+# How long a deferred charge waits for a request to carry it before it is sent on its own.
+CHARGE_DELAY_SECONDS = 0.01
 WARNING_INTERVAL_SECONDS = 30.0
 
 log = logging.getLogger("extapi.limits")
@@ -89,6 +91,20 @@ class Verdict:
         """Points left under ``limit`` for the ``i``-th budget (never negative)."""
         return max(0, limit - self.rates[i])
 
+    def plus(self, points: int) -> Verdict:
+        """This verdict with ``points`` more spent from every budget: what a charge that is
+        not waited for leaves (a budget whose clock runs ahead is not charged, so its figure
+        is then pessimistic). An unknown verdict stays unknown."""
+        if not self.known or points == 0:
+            return self
+        return Verdict(
+            allowed=self.allowed,
+            rates=tuple(rate + points for rate in self.rates),
+            retry_after=self.retry_after,
+            reset_after=self.reset_after,
+            blocked=self.blocked,
+        )
+
 
 class WindowStore(Protocol):
     """Where window state lives; every operation covers all its budgets atomically."""
@@ -102,6 +118,11 @@ class WindowStore(Protocol):
     ) -> Verdict:
         """Add ``points`` to every budget, or to none when ``require_fit`` and one would
         go over its limit."""
+        ...
+
+    def charge_later(self, budgets: Sequence[Budget], points: int, now: float) -> None:
+        """Add ``points`` to every budget without waiting for the store: the charge is applied
+        before this process's next operation on the store, or soon after on its own."""
         ...
 
     def close(self) -> None:
@@ -235,6 +256,10 @@ class MemoryWindowStore:
             self._prune(now)
         return _verdict(budgets, charged, True, points)
 
+    def charge_later(self, budgets: Sequence[Budget], points: int, now: float) -> None:
+        # In memory there is nothing to wait for.
+        self.charge(budgets, points, now, require_fit=False)
+
     def close(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -337,11 +362,21 @@ def _parse_reply(reply: Any, count: int) -> tuple[bool, list[_Reading]]:
     return values[0] == 1, readings
 
 
+# A script call ready to send: the keys and the arguments.
+_Command = tuple[list[str], list[str | int]]
+
+
 class RedisWindowStore:
     """Window state shared by every server process through Redis.
 
     One Lua script reads, decides and writes all budgets of an operation, so concurrent
-    requests cannot both take the last points.
+    requests cannot both take the last points. Each operation a request waits for is one
+    round trip. A charge that nobody needs an answer to (a mutation's cost, once it has run)
+    is not sent on its own at once: :meth:`charge_later` keeps it, and the next operation of
+    this process sends it ahead of its own script call in the same round trip (Redis runs them
+    in that order). When no operation comes within ``CHARGE_DELAY_SECONDS``, a background
+    thread sends what is kept; an operation starting meanwhile waits for that send to land, so
+    a request never overtakes a charge made before it in the same process.
 
     When Redis fails (refuses, errs, or accepts and never answers within the timeout) the store
     fails open: it allows the request with a verdict marked unknown, counts the miss in
@@ -362,12 +397,14 @@ class RedisWindowStore:
         max_cooldown: float = MAX_COOLDOWN_SECONDS,
         timeout: float = REDIS_TIMEOUT_SECONDS,
         on_failure: Callable[[], None] | None = None,
+        charge_delay: float = CHARGE_DELAY_SECONDS,
     ) -> None:
         self.failures = 0
         self._on_failure = on_failure
         self._prefix = prefix
         self._cooldown = cooldown
         self._max_cooldown = max(cooldown, max_cooldown)
+        self._charge_delay = charge_delay
         self._pool = redis.ConnectionPool.from_url(
             url,
             socket_timeout=timeout,
@@ -381,6 +418,12 @@ class RedisWindowStore:
         self._failing = False
         self._closed = threading.Event()
         self._prober: threading.Thread | None = None
+        # Deferred charges, and whether the background thread is sending some right now.
+        self._pending: list[_Command] = []
+        self._sending = False
+        self._pending_changed = threading.Condition()
+        self._charge_due = threading.Event()
+        self._sender: threading.Thread | None = None
 
     @property
     def enforcing(self) -> bool:
@@ -396,13 +439,45 @@ class RedisWindowStore:
         op = _CHARGE_IF_FITS if require_fit else _CHARGE
         return self._run(budgets, now, points, op, need=points)
 
+    def charge_later(self, budgets: Sequence[Budget], points: int, now: float) -> None:
+        if not budgets or points <= 0:
+            return
+        if self._failing:
+            self._fail_open(budgets, None)
+            return
+        with self._pending_changed:
+            self._pending.append(self._command(budgets, now, points, _CHARGE))
+            if self._sender is None and not self._closed.is_set():
+                self._sender = threading.Thread(
+                    target=self._send_deferred, name="extapi-redis-charges", daemon=True
+                )
+                self._sender.start()
+        self._charge_due.set()
+
+    def flush(self) -> None:
+        """Send every deferred charge now (at close, and for tests that read the windows)."""
+        pending = self._take_pending()
+        if pending and not self._failing:
+            try:
+                self._send(pending)
+            except (RedisError, OSError) as exc:
+                self._note_failure(exc)
+
     def close(self) -> None:
         self._closed.set()
-        prober = self._prober
-        if prober is not None:
-            prober.join(timeout=5)
+        self._charge_due.set()
+        for thread in (self._prober, self._sender):
+            if thread is not None:
+                thread.join(timeout=5)
+        self.flush()
         self._client.close()
         self._pool.disconnect()
+
+    def _command(self, budgets: Sequence[Budget], now: float, points: int, op: str) -> _Command:
+        keys = [self._prefix + b.key for b in budgets]
+        args: list[str | int] = [repr(float(now)), WINDOW_SECONDS, points, op]
+        args.extend(b.limit for b in budgets)
+        return keys, args
 
     def _run(
         self, budgets: Sequence[Budget], now: float, points: int, op: str, need: int
@@ -411,23 +486,85 @@ class RedisWindowStore:
             return _open_verdict(budgets)
         if self._failing:
             return self._fail_open(budgets, None)
-        keys = [self._prefix + b.key for b in budgets]
-        args: list[str | int] = [repr(float(now)), WINDOW_SECONDS, points, op]
-        args.extend(b.limit for b in budgets)
+        keys, args = command = self._command(budgets, now, points, op)
+        pending = self._take_pending()
         try:
-            allowed, readings = _parse_reply(self._script(keys=keys, args=args), len(budgets))
+            if pending:  # the deferred charges first, in the same round trip
+                reply = self._send([*pending, command])[-1]
+            else:
+                reply = self._script(keys=keys, args=args)
+            allowed, readings = _parse_reply(reply, len(budgets))
         except (RedisError, OSError) as exc:
             return self._fail_open(budgets, exc)
         return _verdict(budgets, readings, allowed, need)
 
+    def _take_pending(self) -> list[_Command]:
+        """The deferred charges, once any send of them by the background thread has landed."""
+        with self._pending_changed:
+            while self._sending:
+                self._pending_changed.wait()
+            pending, self._pending = self._pending, []
+        return pending
+
+    def _send(self, commands: list[_Command]) -> list[Any]:
+        """Several script calls in one round trip; their replies, in order."""
+        replies = self._pipeline(commands)
+        if any(isinstance(r, NoScriptError) for r in replies):
+            # Redis lost its script cache (a restart): load it and send the refused calls again.
+            self._client.script_load(_LUA)
+            again = [
+                c for c, r in zip(commands, replies, strict=True) if isinstance(r, NoScriptError)
+            ]
+            retried = iter(self._pipeline(again))
+            replies = [next(retried) if isinstance(r, NoScriptError) else r for r in replies]
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    def _pipeline(self, commands: list[_Command]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for keys, args in commands:
+            pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        return list(pipe.execute(raise_on_error=False))
+
+    def _send_deferred(self) -> None:
+        """Send deferred charges that no request carried within the delay."""
+        while not self._closed.is_set():
+            self._charge_due.wait()
+            self._charge_due.clear()
+            if self._closed.wait(self._charge_delay):
+                return
+            with self._pending_changed:
+                pending, self._pending = self._pending, []
+                self._sending = bool(pending)
+            if not pending:
+                continue
+            try:
+                if self._failing:  # dropped, and counted like any other unchecked operation
+                    for _ in pending:
+                        self._note_failure(None)
+                else:
+                    self._send(pending)
+            except Exception as exc:  # counted and probed like any failure, never fatal here
+                self._note_failure(exc)
+            finally:
+                with self._pending_changed:
+                    self._sending = False
+                    self._pending_changed.notify_all()
+
     def _fail_open(self, budgets: Sequence[Budget], error: Exception | None) -> Verdict:
         """Count the miss, warn now and then, start probing, and allow the operation."""
+        self._note_failure(error)
+        return _open_verdict(budgets, known=False)
+
+    def _note_failure(self, error: Exception | None) -> None:
         if self._on_failure is not None:
             self._on_failure()
         with self._state_lock:
             self.failures += 1
             if error is None:
-                return _open_verdict(budgets, known=False)
+                return
             self._failing = True
             clock = time.monotonic()
             warn = self._warned_at is None or clock - self._warned_at >= WARNING_INTERVAL_SECONDS
@@ -446,7 +583,6 @@ class RedisWindowStore:
                 error,
                 self.failures,
             )
-        return _open_verdict(budgets, known=False)
 
     def _probe(self) -> None:
         """Ping Redis at growing intervals until it answers (or the store closes)."""

@@ -389,6 +389,41 @@ def test_concurrent_charges_never_overshoot(store):
 # --- the memory store ----------------------------------------------------------------------
 
 
+def test_a_charge_not_waited_for_counts_before_the_next_operation(store):
+    # given 30 points charged without waiting, on the site and a client budget
+    site = Budget("site", 1000)
+    store.charge_later([site, client(1)], 30, at(0))
+    # when the next operation reads the windows
+    verdict = store.check([site, client(1)], at(1))
+    # then the charge is in both
+    assert verdict.rates == (30, 30)
+
+
+def test_deferred_charges_are_sent_by_close():
+    if not REDIS_URL:
+        pytest.skip("Redis store tests need EXTAPI_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    # given a charge held back for an hour
+    prefix = f"extapi:test:{uuid.uuid4().hex}:"
+    held = RedisWindowStore(REDIS_URL, prefix=prefix, charge_delay=3600)
+    held.charge_later([client(1)], 25, at(0))
+    # when the store closes
+    held.close()
+    # then the charge reached Redis
+    reader = RedisWindowStore(REDIS_URL, prefix=prefix)
+    try:
+        assert rate(reader, client(1), 1) == 25
+    finally:
+        reader.close()
+
+
+def test_verdict_plus_counts_points_on_every_budget():
+    known = Verdict(allowed=True, rates=(5, 7), retry_after=0, reset_after=30)
+    assert known.plus(10).rates == (15, 17)
+    assert known.plus(10).reset_after == 30
+    unknown = Verdict(allowed=True, rates=(0, 0), retry_after=0, reset_after=0, known=False)
+    assert unknown.plus(10) is unknown
+
+
 def test_memory_check_of_an_unknown_key_stores_nothing():
     store = MemoryWindowStore()
     # when an unknown key is checked
