@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
@@ -80,16 +80,29 @@ def _check_unique(conn: Connection, data: Mapping[str, Any], except_id: int | No
         if value is None or not is_checked(value):
             continue
         if _exists(conn, field, value, except_id):
-            raise duplicate(field, value)
+            _clash(conn, data, except_id, field)
 
 
-def _check_email(conn: Connection, email: str | None, except_id: int | None) -> None:
+def _clash(
+    conn: Connection, data: Mapping[str, Any], except_id: int | None, field: str
+) -> NoReturn:
+    """Report ``field``'s clash, unless an identifier Totara checks before it clashes now.
+
+    Each look-up reads the latest committed rows, so a user created by a concurrent request
+    between two look-ups can clash with a field already passed. Looking the earlier fields up
+    again gives the answer Totara's order gives for what is stored now, whenever the other
+    request committed."""
+    raise first_duplicate(conn, data, except_id) or duplicate(field, data[field])
+
+
+def _check_email(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
     """Well-formed, and no other user has exactly this address (case counts)."""
+    email = data.get("email")
     if email is None:
         return
     rules.clean_email(email)
     if _exists(conn, "email", email, except_id):
-        raise duplicate("email", email)
+        _clash(conn, data, except_id, "email")
 
 
 def validate_user_fields(conn: Connection, data: Mapping[str, Any], except_id: int | None) -> None:
@@ -112,7 +125,7 @@ def validate_user_fields(conn: Connection, data: Mapping[str, Any], except_id: i
         if data["password"] in (None, ""):
             raise CodingError("Password cannot be blank")
         rules.check_password(data["password"])
-    _check_email(conn, data.get("email"), except_id)
+    _check_email(conn, data, except_id)
     _check_choices(data)
 
 
