@@ -13,7 +13,6 @@ dropped and created again.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import statistics
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from bench.hot_path import _setup
 from bench.request_log import BODY, _unlimited
-from bench.run import backend_name, bench_runtime
+from bench.run import backend_name, bench_runtime, micro_options
 from extapi.addresses import address_list, client_address
 from extapi.auth import clients
 from extapi.auth.allow_lists import address_refusal
@@ -103,10 +102,7 @@ def _micro(token: str) -> list[tuple[str, Callable[[], object]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--iterations", type=int, default=3000)
-    args = parser.parse_args()
+    args = micro_options(__doc__, 3000)
     with bench_runtime(args.database_url, "allow") as runtime:
         token = _setup(runtime)
         _unlimited(runtime)

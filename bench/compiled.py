@@ -14,13 +14,12 @@ and wall microseconds per execution.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from typing import Any
 
-from bench.run import backend_name, bench_runtime
+from bench.run import backend_name, bench_runtime, micro_options
 from extapi.access.roles import assign_role
 from extapi.auth import clients
 from extapi.auth.tokens import ApiCaller
@@ -119,10 +118,7 @@ class Bench:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--iterations", type=int, default=200)
-    args = parser.parse_args()
+    args = micro_options(__doc__, 200)
     with bench_runtime(args.database_url, "compiled") as runtime:
         bench = Bench(runtime)
         backend = backend_name(runtime)

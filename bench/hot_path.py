@@ -14,12 +14,11 @@ With ``--database-url`` the named PostgreSQL database is dropped and created aga
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
 
-from bench.run import backend_name, bench_runtime
+from bench.run import backend_name, bench_runtime, micro_options
 from extapi.access.roles import assign_role
 from extapi.auth import clients
 from extapi.auth.tokens import TokenGate, issue_token
@@ -81,10 +80,7 @@ def _measure(runtime: Runtime, token: str, iterations: int) -> list[tuple[str, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--iterations", type=int, default=20000)
-    args = parser.parse_args()
+    args = micro_options(__doc__, 20000)
     with bench_runtime(args.database_url, "hot") as runtime:
         results = _measure(runtime, _setup(runtime), args.iterations)
         backend = backend_name(runtime)

@@ -242,12 +242,8 @@ def listening_inodes(port: int) -> set[str]:
     return inodes
 
 
-def serving_pid(port: int) -> int:
-    """The process that holds the listening socket and serves ``extapi``.
-
-    With ``--workers 1`` uvicorn serves in the process started as ``extapi serve``; if it ever
-    forks workers, they hold the socket too, and the youngest such process (a child) wins.
-    """
+def socket_owners(port: int) -> list[int]:
+    """The processes holding a socket that listens on ``port`` (any order)."""
     wanted = {f"socket:[{inode}]" for inode in listening_inodes(port)}
     owners: list[int] = []
     for entry in Path("/proc").iterdir():
@@ -259,6 +255,16 @@ def serving_pid(port: int) -> int:
             continue
         if links & wanted:
             owners.append(int(entry.name))
+    return owners
+
+
+def serving_pid(port: int) -> int:
+    """The process that holds the listening socket and serves ``extapi``.
+
+    With ``--workers 1`` uvicorn serves in the process started as ``extapi serve``; if it ever
+    forks workers, they hold the socket too, and the youngest such process (a child) wins.
+    """
+    owners = socket_owners(port)
     if not owners:
         raise BenchError(f"no process listens on port {port}")
     pid = max(owners)

@@ -17,14 +17,13 @@ With ``--database-url`` the named PostgreSQL database is dropped and created aga
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import threading
 import time
 from collections.abc import Callable
 
 from bench.hot_path import _setup
-from bench.run import backend_name, bench_runtime
+from bench.run import backend_name, bench_runtime, micro_options
 from extapi.auth import clients
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.graphql.schema import build_schema
@@ -126,10 +125,7 @@ def _flush_rate(runtime: Runtime, client_id: int, rows: int, detailed: bool = Fa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--iterations", type=int, default=5000)
-    args = parser.parse_args()
+    args = micro_options(__doc__, 5000)
     with bench_runtime(args.database_url, "log") as runtime:
         token = _setup(runtime)
         client_id = _unlimited(runtime)

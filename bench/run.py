@@ -45,7 +45,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -161,12 +161,21 @@ def ensure_wrk() -> str:
 
 
 def run_wrk(
-    wrk: str, script: str, url: str, env: Mapping[str, str], options: Options, seconds: int
+    wrk: str,
+    script: str,
+    url: str,
+    env: Mapping[str, str],
+    connections: int,
+    seconds: int,
+    prefix: Sequence[str] = (),
 ) -> WrkResult:
+    """One wrk run (one thread, ``connections`` open), its command started with ``prefix``
+    (such as ``taskset -c 1``)."""
     command = [
+        *prefix,
         wrk,
         "-t1",
-        f"-c{options.connections}",
+        f"-c{connections}",
         f"-d{seconds}s",
         "--latency",
         "--timeout",
@@ -202,8 +211,8 @@ def parse_wrk(output: str, url: str) -> WrkResult:
 
 def measure(wrk: str, script: str, url: str, env: Mapping[str, str], options: Options) -> WrkResult:
     if options.warmup:
-        run_wrk(wrk, script, url, env, options, options.warmup)
-    result = run_wrk(wrk, script, url, env, options, options.duration)
+        run_wrk(wrk, script, url, env, options.connections, options.warmup)
+    result = run_wrk(wrk, script, url, env, options.connections, options.duration)
     log(f"{url}: {result.rps:,.0f} req/s, p50 {fmt_us(result.p50_us)}, p99 {fmt_us(result.p99_us)}")
     return result
 
@@ -578,6 +587,16 @@ def bench_runtime(database_url: str | None, name: str) -> Iterator[Runtime]:
             yield runtime
         finally:
             runtime.close()
+
+
+def micro_options(doc: str | None, iterations: int) -> argparse.Namespace:
+    """The command line of an in-process benchmark (its description the first line of
+    ``doc``): ``--database-url`` (default: SQLite in a scratch folder, see
+    :func:`bench_runtime`) and ``--iterations`` (default ``iterations``)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--iterations", type=int, default=iterations)
+    return parser.parse_args()
 
 
 def backend_name(runtime: Runtime) -> str:

@@ -63,8 +63,8 @@ from bench.people import (
     cmdline,
     fmt_mb,
     graphql_client,
-    listening_inodes,
     post_json,
+    socket_owners,
     status_kib,
 )
 from bench.run import (
@@ -300,17 +300,7 @@ def touch_users(url: str, data: Loaded, changes: int) -> tuple[int, list[int]]:
 def worker_pids(port: int) -> list[int]:
     """The processes serving requests on ``port``: uvicorn's worker children when it forked
     any, otherwise the one ``extapi serve`` process."""
-    wanted = {f"socket:[{inode}]" for inode in listening_inodes(port)}
-    owners = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
-        except OSError:
-            continue
-        if links & wanted:
-            owners.append(int(entry.name))
+    owners = socket_owners(port)
     children = [pid for pid in owners if "spawn_main" in cmdline(pid)]
     found = sorted(children or owners)
     if not found:

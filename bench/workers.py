@@ -33,16 +33,14 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.people import cpu_seconds
+from bench.people import cpu_seconds, socket_owners
 from bench.run import (
-    BENCH_DIR,
     GRAPHQL_PATH,
     STATUS_QUERY,
     BenchError,
@@ -55,8 +53,8 @@ from bench.run import (
     fmt_us,
     host_facts,
     log,
-    parse_wrk,
     reset_postgres,
+    run_wrk,
     scratch_dir,
     seed,
     server,
@@ -159,32 +157,16 @@ def pinned() -> list[str]:
     return ["taskset", "-c", str(cores[-1])]
 
 
-def run_wrk(
+def timed_wrk(
     wrk: str, url: str, env: Mapping[str, str], options: Options, seconds: int
 ) -> tuple[WrkResult, float, float]:
     """One wrk run: its result, wrk's own CPU seconds and the wall time."""
-    command = [
-        *pinned(),
-        wrk,
-        "-t1",
-        f"-c{options.connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "--timeout",
-        "5s",
-        "-s",
-        str(BENCH_DIR / "post_graphql.lua"),
-        url,
-    ]
     before = children_cpu()
     started = time.perf_counter()
-    done = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds + 30
+    result = run_wrk(
+        wrk, "post_graphql.lua", url, env, options.connections, seconds, prefix=pinned()
     )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout, url), children_cpu() - before, wall
+    return result, children_cpu() - before, time.perf_counter() - started
 
 
 def measure(
@@ -193,9 +175,9 @@ def measure(
     env = {"BENCH_BODY": body, "BENCH_TOKEN": token}
     url = base + GRAPHQL_PATH
     if options.warmup:
-        run_wrk(wrk, url, env, options, options.warmup)
+        timed_wrk(wrk, url, env, options, options.warmup)
     server_before, machine_before = processes_cpu(pids), machine_busy_seconds()
-    result, wrk_cpu, wall = run_wrk(wrk, url, env, options, options.duration)
+    result, wrk_cpu, wall = timed_wrk(wrk, url, env, options, options.duration)
     server_cpu = processes_cpu(pids) - server_before
     machine = machine_busy_seconds() - machine_before
     return result, wall, wrk_cpu, server_cpu, machine
@@ -233,7 +215,7 @@ def bench(options: Options) -> str:
                 if len(pids) != workers:
                     raise BenchError(f"expected {workers} worker processes, found {pids}")
                 # the supervisor's CPU counts too (it should be near zero)
-                every = sorted(set(pids) | {int(p) for p in _listeners(port)})
+                every = sorted(set(pids) | set(socket_owners(port)))
                 token = fetch_token(base, creds)
                 check_status(base + GRAPHQL_PATH, token)
                 for name, body in scenarios.items():
@@ -247,21 +229,6 @@ def bench(options: Options) -> str:
                         f"wrk {wrk_cpu / wall:.2f}, machine {machine / wall:.2f}"
                     )
     return render(options, wrk, backend, runs, started_load)
-
-
-def _listeners(port: int) -> list[int]:
-    from bench.people import listening_inodes
-
-    wanted = {f"socket:[{inode}]" for inode in listening_inodes(port)}
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if {os.readlink(fd) for fd in (entry / "fd").iterdir()} & wanted:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 # --- report ---------------------------------------------------------------------------------

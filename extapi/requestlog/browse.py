@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, TextClause, and_, func, or_, s
 
 from extapi.db.tables import FAILED, api_clients, api_request_log
 from extapi.errors import ValidationError
+from extapi.requestlog.listed import REQUEST_COLUMNS, LoggedTime
 from extapi.requestlog.outcomes import FILTERS
 
 __all__ = [
@@ -40,22 +41,8 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
 
 _log = api_request_log.c
 _clients = api_clients.c
-_LISTED = (
-    _log.id,
-    _log.time,
-    _log.operations,
-    _log.complexity,
-    _log.status,
-    _log.outcome,
-    _log.duration_ms,
-    _clients.client_id,
-    _clients.name,
-)
+_LISTED = (*REQUEST_COLUMNS, _clients.client_id, _clients.name)
 _DETAILS = (_log.request_id, _log.variables, _log.errors)
-
-
-def _utc(seconds: int, pattern: str) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime(pattern)
 
 
 @dataclass(frozen=True)
@@ -134,7 +121,7 @@ def parse_filter(params: Any) -> LogFilter:
 
 
 @dataclass(frozen=True)
-class LogEntry:
+class LogEntry(LoggedTime):
     id: int
     time: int
     operations: str
@@ -148,14 +135,6 @@ class LogEntry:
     variables: str | None = None
     errors: list[dict[str, str]] | None = None
     errors_raw: str | None = None  # when the stored text was cut and no longer parses
-
-    @property
-    def iso_time(self) -> str:
-        return _utc(self.time, "%Y-%m-%dT%H:%M:%SZ")
-
-    @property
-    def shown_time(self) -> str:
-        return _utc(self.time, "%Y-%m-%d %H:%M:%S UTC")
 
     @property
     def variables_shown(self) -> str | None:

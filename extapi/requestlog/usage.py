@@ -7,11 +7,11 @@ so the current minute may lag slightly behind the client's real rate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, select
 
 from extapi.db.tables import api_request_log, api_usage_minutes
+from extapi.requestlog.listed import REQUEST_COLUMNS, LoggedTime, utc_text
 
 __all__ = [
     "MinuteUsage",
@@ -36,23 +36,11 @@ _HOUR = select(
     & (_sums.minute <= bindparam("current"))
 )
 _RECENT = (
-    select(
-        _log.id,
-        _log.time,
-        _log.operations,
-        _log.complexity,
-        _log.status,
-        _log.outcome,
-        _log.duration_ms,
-    )
+    select(*REQUEST_COLUMNS)
     .where(_log.client_id == bindparam("client"))
     .order_by(_log.time.desc(), _log.id.desc())
     .limit(bindparam("limit"))
 )
-
-
-def _utc(seconds: int, pattern: str) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime(pattern)
 
 
 def percent_of(part: int, whole: int) -> str:
@@ -86,7 +74,7 @@ class MinuteUsage:
 
     @property
     def iso(self) -> str:
-        return _utc(self.start, "%Y-%m-%dT%H:%MZ")
+        return utc_text(self.start, "%Y-%m-%dT%H:%MZ")
 
     def near_limit(self, current: int) -> bool:
         budget = self.budget_or(current)
@@ -161,7 +149,7 @@ def usage_last_hour(conn: Connection, client_db_id: int, now: float) -> HourUsag
 
 
 @dataclass(frozen=True)
-class LoggedRequest:
+class LoggedRequest(LoggedTime):
     id: int
     time: int
     operations: str
@@ -169,15 +157,6 @@ class LoggedRequest:
     status: int
     outcome: str  # see extapi.requestlog.outcomes
     duration_ms: float
-
-    @property
-    def iso_time(self) -> str:
-        """The time in UTC, ISO 8601: "2026-11-27T05:17:03Z"."""
-        return _utc(self.time, "%Y-%m-%dT%H:%M:%SZ")
-
-    @property
-    def shown_time(self) -> str:
-        return _utc(self.time, "%Y-%m-%d %H:%M:%S UTC")
 
 
 def recent_requests(conn: Connection, client_db_id: int, limit: int = 50) -> list[LoggedRequest]:

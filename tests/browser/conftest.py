@@ -90,14 +90,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(server, config)
 
 
-@pytest.fixture
-def page(browser: Any, site: Site) -> Iterator[Any]:
-    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+def open_page(browser: Any, site: Site, **options: Any) -> Any:
+    """A page on the site in a browser context of its own (``options`` go to
+    ``new_context``: viewport, touch, JavaScript ...); ``page.context.close()`` ends it."""
+    context = browser.new_context(base_url=site.url, **options)
     page = context.new_page()
     # Generous: on a busy shared machine a page can be slow; the tests prove behaviour, not speed.
     page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    return page
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    page = open_page(browser, site, viewport={"width": 1280, "height": 900})
     yield page
-    context.close()
+    page.context.close()
 
 
 def screenshot(page: Any, name: str, full_page: bool = True) -> Path:

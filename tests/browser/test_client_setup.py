@@ -16,10 +16,10 @@ from extapi.access.roles import assign_role
 from extapi.people.tenants import add_tenant
 from extapi.runtime import open_runtime
 from tests.browser.conftest import (
-    BROWSER_TIMEOUT_MS,
     OVERFLOW,
     UNLABELLED_CONTROLS,
     Site,
+    open_page,
     screenshot,
     shown,
     sign_in_by_keyboard,
@@ -39,10 +39,7 @@ def device(request: pytest.FixtureRequest) -> str:
 
 
 def _open(browser: Any, site: Site, device: str, script: bool = True) -> Any:
-    context = browser.new_context(base_url=site.url, java_script_enabled=script, **DEVICES[device])
-    page = context.new_page()
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
-    return page
+    return open_page(browser, site, java_script_enabled=script, **DEVICES[device])
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import pytest
 
 from extapi.runtime import open_runtime
 from tests.browser.conftest import (
-    BROWSER_TIMEOUT_MS,
     OVERFLOW,
     UNLABELLED_CONTROLS,
     Site,
+    open_page,
     screenshot,
     shown,
     sign_in_by_keyboard,
@@ -49,11 +49,9 @@ def csp_violations(page: Any) -> Iterator[list[str]]:
 
 @pytest.fixture
 def phone(browser: Any, site: Site) -> Iterator[Any]:
-    context = browser.new_context(base_url=site.url, viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page = open_page(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _run_and_wait(page: Any) -> None:
@@ -171,9 +169,7 @@ def test_the_explorer_runs_without_javascript(
     browser: Any, site: Site, api_client: ApiClient
 ) -> None:
     # Given a browser without JavaScript
-    context = browser.new_context(base_url=site.url, java_script_enabled=False)
-    page = context.new_page()
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page = open_page(browser, site, java_script_enabled=False)
     sign_in_by_keyboard(page)
     page.goto(f"{EXPLORER}?example=query-totara_webapi_status")
     # When the plain form is filled in and sent
@@ -184,4 +180,4 @@ def test_the_explorer_runs_without_javascript(
     # Then the server shows the answer on the page
     assert page.locator("#explorer-http-status").inner_text() == "200"
     assert '"status": "ok"' in page.locator("#explorer-response").inner_text()
-    context.close()
+    page.context.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
@@ -22,6 +22,7 @@ from extapi.graphql.schema import build_schema
 from extapi.runtime import Runtime
 from extapi.settings.site import set_setting
 from tests.factories import GRAPHQL_PATH, fetch_token, make_api_client, make_user
+from tests.support.fuzzing import derandomised
 
 SCHEMA = build_schema()
 HUGE = 2**64
@@ -48,17 +49,7 @@ SCALARS = {
     "param_username": TEXT(48).map(nodes.String),
     "param_text": TEXT(120).map(nodes.String),
 }
-FUZZ = settings(
-    max_examples=120,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = derandomised(120)
 
 
 @pytest.fixture

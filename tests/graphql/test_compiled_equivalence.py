@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLSchema, OperationDefinitionNode, SelectionSetNode, parse, print_ast
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
@@ -31,6 +31,7 @@ from extapi.runtime import Runtime
 from extapi.settings.site import SiteSettings, load_site_settings
 from tests.factories import make_api_client, make_user
 from tests.graphql.test_garbage_free import collector_off
+from tests.support.fuzzing import derandomised
 
 SCHEMA = build_schema()
 
@@ -363,17 +364,7 @@ QUERIES = from_schema(
     mode=Mode.POSITIVE,
     codec="utf-8",
 )
-GENERATED = settings(
-    max_examples=60,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.data_too_large,
-    ],
-)
+GENERATED = derandomised(60)
 
 
 def _selection(query: str) -> SelectionSetNode:
