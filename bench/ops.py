@@ -118,7 +118,15 @@ def measure(runtime: Runtime, token: str, iterations: int) -> dict[str, float]:
         "method": "POST",
         "scheme": "http",
         "path": GRAPHQL_PATH,
-        "headers": [(b"authorization", f"Bearer {token}".encode())],
+        # What an HTTP client such as curl sends, besides the body.
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", b"curl/7.88.1"),
+            (b"accept", b"*/*"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-length", str(len(BODY)).encode()),
+        ],
     }
     statuses: list[int] = []
 

@@ -90,7 +90,12 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 def site_address(scope: Scope) -> str:
     """``scheme://host[:port]`` as the client addressed us; a malformed Host header (an
     injection attempt) gives ``localhost`` instead."""
-    host = header(scope, b"host") or "localhost"
+    return _address(scope.get("scheme", "http"), header(scope, b"host") or "localhost")
+
+
+@lru_cache(maxsize=64)
+def _address(scheme: str, host: str) -> str:
+    """Worked out once per scheme and Host header seen lately (clients repeat theirs)."""
     if not _HOST.match(host):
         host = "localhost"
-    return f"{scope.get('scheme', 'http')}://{host}"
+    return f"{scheme}://{host}"

@@ -43,7 +43,6 @@ from extapi.http import (
     header,
     http_date,
     read_body,
-    send_bytes,
     site_address,
 )
 from extapi.limits.cost import ComplexityCounter
@@ -89,10 +88,25 @@ _STATIC_HEADERS = [
 ]
 
 
+# Clients send the same few Accept headers again and again: each one's answer is kept (up to
+# this many distinct headers, so that no client can grow the table without bound).
+_ACCEPT_CACHE_SIZE = 64
+_accept_answers: dict[str, bool] = {}
+
+
 def wants_graphql_response(accept: str | None) -> bool:
     """True when the client prefers application/graphql-response+json to application/json."""
     if not accept:
         return False
+    known = _accept_answers.get(accept)
+    if known is None:
+        known = _prefers_graphql_response(accept)
+        if len(_accept_answers) < _ACCEPT_CACHE_SIZE:
+            _accept_answers[accept] = known
+    return known
+
+
+def _prefers_graphql_response(accept: str) -> bool:
     best_grj, best_json = 0.0, 0.0
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -252,7 +266,9 @@ class GraphQLEndpoint:
             if reply.client_id is not None:
                 note.names = reply.label
         body = reply.payload if plain else orjson.dumps(reply.payload)
-        await send_bytes(send, reply.status, body, headers)
+        headers.append((b"content-length", b"%d" % len(body)))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def handle(
         self,

@@ -48,21 +48,15 @@ class Observer:
         REQUEST_ID.set(rid_text)
         note = RequestNote((HEADER, rid))
         scope[NOTE] = note
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                note.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), note.header]
-            await send(message)
-
         try:
-            await app(scope, receive, send if stamps else send_with_id)
+            await app(scope, receive, send if stamps else _stamping(send, note))
         except Exception:
             if note.status == 0:
-                await send_with_id(
+                stamped = _stamping(send, note)
+                await stamped(
                     {"type": "http.response.start", "status": 500, "headers": _CRASH_HEADERS}
                 )
-                await send_with_id({"type": "http.response.body", "body": _CRASH_BODY})
+                await stamped({"type": "http.response.body", "body": _CRASH_BODY})
             self._finish(endpoint, scope, note, started, rid_text)
             raise
         self._finish(endpoint, scope, note, started, rid_text)
@@ -77,3 +71,16 @@ class Observer:
             self.metrics.request(endpoint, note.operation, outcome, seconds)
         if access_enabled():
             log_request(rid, scope["method"], scope["path"], seconds, note, status, outcome)
+
+
+def _stamping(send: Send, note: RequestNote) -> Send:
+    """``send`` adding the request id to the answer and noting its status; made only for the
+    endpoints that do not stamp their own answers (the GraphQL endpoint does)."""
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            note.status = message["status"]
+            message["headers"] = [*message.get("headers", ()), note.header]
+        await send(message)
+
+    return send_with_id

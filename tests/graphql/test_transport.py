@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from extapi.graphql import endpoint
 from extapi.settings.site import set_setting
 from tests.factories import GRAPHQL_PATH, fetch_token, graphql, make_api_client
 
@@ -254,3 +255,23 @@ def test_malformed_get_parameters_get_a_client_error(http, token, query_string):
     # then a 4xx answer in the GraphQL envelope, never a server error
     assert 400 <= response.status_code < 500
     assert response.json()["errors"][0]["message"]
+
+
+def test_accept_answers_stay_right_once_the_table_of_known_headers_is_full(
+    http, token, monkeypatch
+):
+    # given the table of remembered Accept answers (a fresh one) filled with other headers
+    monkeypatch.setattr(endpoint, "_accept_answers", {})
+    for n in range(endpoint._ACCEPT_CACHE_SIZE):
+        endpoint.wants_graphql_response(f"application/x-filler-{n}")
+    full = len(endpoint._accept_answers)
+    # when clients send headers not seen before, each twice
+    prefers = "application/graphql-response+json, application/json;q=0.5"
+    first = graphql(http, token, STATUS, headers={"Accept": prefers})
+    again = graphql(http, token, STATUS, headers={"Accept": prefers})
+    plain = graphql(http, token, STATUS, headers={"Accept": "application/json;q=0.9, */*;q=0.1"})
+    # then each still gets the media type it asked for, and the table did not grow
+    assert first.headers["content-type"].startswith("application/graphql-response+json")
+    assert again.headers["content-type"].startswith("application/graphql-response+json")
+    assert plain.headers["content-type"].startswith("application/json")
+    assert len(endpoint._accept_answers) == full <= endpoint._ACCEPT_CACHE_SIZE
