@@ -87,7 +87,10 @@ def test_a_disabled_client_is_refused_everywhere_within_the_bound(
     runtime = open_runtime(config)
     try:
         client = make_api_client(runtime)
-        env = {"EXTAPI_METRICS": "127.0.0.1"}
+        env = {
+            "EXTAPI_METRICS": "127.0.0.1",
+            "EXTAPI_REVISION_LEASE_MS": str(Config.revision_lease_ms),
+        }
         with start_server(config, tmp_path, workers=2, extra_env=env) as server:
             token = server.token(client.client_id, client.secret)
             _both_workers_serve(server.url, server.graphql_url, token)

@@ -66,6 +66,11 @@ def cli_env(config: Config) -> dict[str, str]:
         env["EXTAPI_REDIS_PREFIX"] = config.redis_prefix
     env["EXTAPI_RATE_LIMIT_BACKEND"] = config.rate_limit_backend
     env["EXTAPI_COMPILED_EXECUTION"] = config.compiled_execution
+    # Tests change the database from their own process and expect the server's very next
+    # request to see it, so their servers read the site revision on every request. The lease
+    # (a change applies within EXTAPI_REVISION_LEASE_MS) is tested on its own, with servers
+    # that set it explicitly (tests/test_invalidation_bound.py).
+    env["EXTAPI_REVISION_LEASE_MS"] = "0"
     return env
 
 
