@@ -12,7 +12,7 @@ from extapi.addresses import address_list
 from extapi.auth.secrets import SecretHasher, load_hasher
 from extapi.auth.tokens import TokenGate
 from extapi.config import Config
-from extapi.db.engine import is_memory_sqlite, is_sqlite, make_engine
+from extapi.db.engine import is_memory_sqlite, make_engine
 from extapi.db.hot import HotReader
 from extapi.db.lease import RevisionLease
 from extapi.db.migrate import database_revision, migrate
@@ -62,9 +62,10 @@ def thread_count(config: Config) -> int:
 
 
 def revision_lease(config: Config, engine: Engine) -> RevisionLease | None:
-    """A lease on the site revision for PostgreSQL; none on SQLite, whose read is a local
-    lookup of a few microseconds, or when EXTAPI_REVISION_LEASE_MS is 0."""
-    if is_sqlite(str(engine.url)) or config.revision_lease_ms <= 0:
+    """A lease on the site revision (PostgreSQL, or an SQLite file); none for an in-memory
+    SQLite database, which no other process can change, or when EXTAPI_REVISION_LEASE_MS
+    is 0."""
+    if is_memory_sqlite(str(engine.url)) or config.revision_lease_ms <= 0:
         return None
     return RevisionLease(engine, config.revision_lease_ms / 1000.0)
 

@@ -1,6 +1,7 @@
 """The invalidation bound, end to end: a client disabled while its requests stream through
-``extapi serve --workers 2`` on PostgreSQL has no request admitted once the revision lease
-has run out after the commit, in either worker."""
+``extapi serve --workers 2`` (on PostgreSQL, or on an SQLite file, whose listeners only poll)
+has no request admitted once the revision lease has run out after the commit, in either
+worker."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from extapi.config import Config
 from extapi.runtime import open_runtime
 from tests.factories import make_api_client
 from tests.ops.conftest import parse_metrics, sample
-from tests.support.databases import reset_postgres
 from tests.support.server import start_server
 
 STATUS = {"query": "{ totara_webapi_status { status } }"}
@@ -79,11 +79,10 @@ def _both_workers_serve(server_url: str, graphql_url: str, token: str) -> None:
 
 
 def test_a_disabled_client_is_refused_everywhere_within_the_bound(
-    postgres_session_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path
 ) -> None:
-    # given a client, and a server of two workers on PostgreSQL that both know its token
-    reset_postgres(postgres_session_url)
-    config = Config(database_url=postgres_session_url, secret_key="test")
+    # given a client, and a server of two workers on either database that both know its token
+    config = Config(database_url=database_url, secret_key="test")
     runtime = open_runtime(config)
     try:
         client = make_api_client(runtime)

@@ -47,12 +47,22 @@ def pg_url(postgres_session_url: str) -> str:
     return postgres_session_url
 
 
+def _engine_elsewhere(url: str) -> Iterator[Engine]:
+    engine = create_engine(normalise_url(url))
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def elsewhere(pg_url: str) -> Iterator[Engine]:
     """Another process's view of the database: an engine of its own."""
-    engine = create_engine(normalise_url(pg_url))
-    yield engine
-    engine.dispose()
+    yield from _engine_elsewhere(pg_url)
+
+
+@pytest.fixture
+def other_process(database_url: str) -> Iterator[Engine]:
+    """Another process's view of the database under test (an SQLite file or PostgreSQL)."""
+    yield from _engine_elsewhere(database_url)
 
 
 def _lease(runtime: Runtime) -> RevisionLease:
@@ -70,7 +80,10 @@ def _wait_for(condition: object, what: str) -> None:
 
 def _listening(lease: RevisionLease) -> None:
     lease.fresh()  # starts the listener on first use
-    _wait_for(lambda: lease.backend_pid is not None, "the listener is connected")
+    if lease.sqlite:
+        _wait_for(lambda: lease.fresh() is not None, "the listener has confirmed a revision")
+    else:
+        _wait_for(lambda: lease.backend_pid is not None, "the listener is connected")
 
 
 def _bump(engine: Engine) -> tuple[int, float]:
@@ -94,9 +107,9 @@ def _watch(runtime: Runtime, seconds: float) -> list[tuple[float, int]]:
     return seen
 
 
-def test_a_cached_token_costs_no_database_read_while_the_lease_holds(pg_url):
+def test_a_cached_token_costs_no_database_read_while_the_lease_holds(database_url):
     # given a worker whose listener holds a long lease, and a token it has seen
-    with _runtime(pg_url, LONG_LEASE_MS) as runtime:
+    with _runtime(database_url, LONG_LEASE_MS) as runtime:
         with TestClient(ExtapiApp(runtime)) as http:
             token = fetch_token(http, make_api_client(runtime))
             assert graphql(http, token, STATUS).status_code == 200
@@ -109,15 +122,15 @@ def test_a_cached_token_costs_no_database_read_while_the_lease_holds(pg_url):
         assert runtime.reader.reads == reads
 
 
-def test_a_change_committed_elsewhere_is_seen_within_the_lease(pg_url, elsewhere):
-    # given a worker with the default lease, its listener running
+def test_a_change_committed_elsewhere_is_seen_within_the_lease(database_url, other_process):
+    # given a worker with the default lease, its listener running (on SQLite it only polls)
     lease_ms = Config.revision_lease_ms
-    with _runtime(pg_url, lease_ms) as runtime:
+    with _runtime(database_url, lease_ms) as runtime:
         _listening(_lease(runtime))
         before = runtime.reader.revision()
         for _ in range(5):
             # when another process commits a change
-            moved, committed = _bump(elsewhere)
+            moved, committed = _bump(other_process)
             assert moved > before
             seen = _watch(runtime, 3 * lease_ms / 1000)
             # then no answer asked for from the lease's end on is older than the change
@@ -129,9 +142,9 @@ def test_a_change_committed_elsewhere_is_seen_within_the_lease(pg_url, elsewhere
             before = moved
 
 
-def test_a_change_made_in_this_process_applies_to_the_next_request(pg_url):
+def test_a_change_made_in_this_process_applies_to_the_next_request(database_url):
     # given a worker trusting its listener for a long time
-    with _runtime(pg_url, LONG_LEASE_MS) as runtime:
+    with _runtime(database_url, LONG_LEASE_MS) as runtime:
         _listening(_lease(runtime))
         before = runtime.reader.revision()
         # when this process commits a change
@@ -205,13 +218,17 @@ def test_an_idle_listener_stops_and_the_next_request_starts_it(pg_url, elsewhere
         lease.close()
 
 
-def test_sqlite_and_a_zero_lease_read_the_revision_on_every_request(database_url):
-    # given a runtime on either database, and one on PostgreSQL with the lease turned off
+def test_memory_sqlite_and_a_zero_lease_read_the_revision_on_every_request(database_url):
+    # given a runtime on either database file, and one with the lease turned off
     with _runtime(database_url, Config.revision_lease_ms) as runtime:
         has_lease = runtime.reader.lease is not None
+    with _runtime("sqlite://", Config.revision_lease_ms) as runtime:
+        in_memory_has_lease = runtime.reader.lease is not None
     with _runtime(database_url, 0) as runtime:
-        # then SQLite has no lease, PostgreSQL has one unless it is set to 0
-        assert has_lease is database_url.startswith("postgresql")
+        # then an SQLite file and PostgreSQL have a lease unless it is set to 0, and an
+        # in-memory SQLite database (no other process can change it) has none
+        assert has_lease
+        assert not in_memory_has_lease
         assert runtime.reader.lease is None
         # and each ask is one read
         reads = runtime.reader.reads

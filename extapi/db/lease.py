@@ -1,16 +1,17 @@
-"""A lease on the site revision, so that requests need not ask PostgreSQL for it.
+"""A lease on the site revision, so that requests need not ask the database for it.
 
 Each worker process keeps one listener thread with a connection of its own. The thread reads
-the revision every ``lease / 3`` seconds, and at once whenever a ``NOTIFY`` on
-:data:`extapi.db.revision.CHANNEL` says that a transaction moved it. Every read *confirms*
-the number: the clock is taken before the query is sent, so any change committed before that
-instant is part of the answer. A request uses the confirmed number while the confirmation is
-younger than the lease; otherwise (at start-up, while the listener reconnects, when its
-thread is starved) it reads the revision itself, and that read confirms too.
+the revision every ``lease / 3`` seconds, and on PostgreSQL also at once whenever a ``NOTIFY``
+on :data:`extapi.db.revision.CHANNEL` says that a transaction moved it (SQLite has no
+notifications: its listener only polls, a local read every few milliseconds). Every read
+*confirms* the number: the clock is taken before the query is sent, so any change committed
+before that instant is part of the answer. A request uses the confirmed number while the
+confirmation is younger than the lease; otherwise (at start-up, while the listener reconnects,
+when its thread is starved) it reads the revision itself, and that read confirms too.
 
 Hence the guarantee, whatever happens to notifications: a change committed at time T is seen
-by every request checked at T + lease or later, in every worker. Notifications only make the
-usual delay a few milliseconds instead of up to a third of the lease.
+by every request checked at T + lease or later, in every worker. On PostgreSQL, notifications
+make the usual delay a few milliseconds instead of up to a third of the lease.
 
 A change committed by this very process is seen at once: :func:`extapi.db.revision.bump` marks
 its connection, and when that connection goes back to the pool (after the commit) every lease
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import sqlite3
 import threading
 import time
 import weakref
@@ -60,6 +62,7 @@ class RevisionLease:
         if lease_seconds <= 0:
             raise ValueError("a revision lease needs a positive duration")
         self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
         self.lease = lease_seconds
         self.poll = lease_seconds / 3
         self.idle_seconds = idle_seconds
@@ -152,14 +155,26 @@ class RevisionLease:
                 self.backend_pid = None
                 _close_quietly(conn)
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> Any:
+        if self.sqlite:
+            conn: Any = sqlite3.connect(
+                self.engine.url.database or "",
+                timeout=_CONNECT_TIMEOUT_SECONDS,
+                isolation_level=None,  # autocommit: no read transaction left open
+                check_same_thread=False,
+            )
+            self.connections += 1
+            return conn
         _args, params = self.engine.dialect.create_connect_args(self.engine.url)
         params.setdefault("connect_timeout", _CONNECT_TIMEOUT_SECONDS)
         conn = psycopg.connect(**params, autocommit=True, application_name=APPLICATION_NAME)
         self.connections += 1
         return conn
 
-    def _follow(self, conn: psycopg.Connection[Any]) -> None:
+    def _follow(self, conn: Any) -> None:
+        if self.sqlite:
+            self._poll(conn)
+            return
         conn.execute(f"LISTEN {CHANNEL}")
         self.backend_pid = conn.info.backend_pid
         while not self._idle():
@@ -172,8 +187,18 @@ class RevisionLease:
             for _ in conn.notifies(timeout=self.poll, stop_after=1):
                 pass
 
+    def _poll(self, conn: sqlite3.Connection) -> None:
+        """SQLite: read and confirm the revision every ``poll`` seconds."""
+        while not self._idle():
+            started = time.monotonic()
+            row = conn.execute(_REVISION_SQL).fetchone()
+            if row is None:
+                raise RuntimeError("the site revision row is missing")
+            self.confirm(int(row[0]), started)
+            self._closed.wait(self.poll)
 
-def _close_quietly(conn: psycopg.Connection[Any]) -> None:
+
+def _close_quietly(conn: Any) -> None:
     with contextlib.suppress(Exception):  # already broken: nothing to release
         conn.close()
 
