@@ -89,12 +89,21 @@ def issue_token(
     return IssuedToken(token, lifetime)
 
 
-@dataclass(frozen=True)
 class TokenLookup:
-    revision: int
-    row: dict[str, Any] | None  # the token's joined row, or None when unknown or absent
-    # Whether the row came from the worker's cache; None when no token was presented.
-    cached: bool | None = None
+    """What the gate found for a token at a revision. A lookup served from the worker's cache
+    is the same object on every request at that revision, so it also keeps what
+    :func:`authenticate` worked out from its row (the row cannot change within a revision)."""
+
+    __slots__ = ("revision", "row", "cached", "caller")
+
+    def __init__(
+        self, revision: int, row: dict[str, Any] | None, cached: bool | None = None
+    ) -> None:
+        self.revision = revision
+        self.row = row  # the token's joined row, or None when unknown or absent
+        # Whether the row came from the worker's cache; None when no token was presented.
+        self.cached = cached
+        self.caller: ApiCaller | None = None
 
 
 class TokenGate:
@@ -115,7 +124,8 @@ class TokenGate:
         self.reader = reader
         self.hasher = hasher
         self.size = size
-        self._cache: tuple[int, dict[str, dict[str, Any]]] = (-1, {})
+        # The revision, and for each token seen at it the lookup later requests get.
+        self._cache: tuple[int, dict[str, TokenLookup]] = (-1, {})
         self._lock = threading.Lock()  # one writer at a time; readers take no lock
 
     def knows(self, token: str) -> bool:
@@ -129,11 +139,11 @@ class TokenGate:
         # Keyed by the presented token itself, so a cache hit costs no HMAC; the map lives only
         # in this process's memory, like the request that carried the token.
         cached_at, rows = self._cache
-        row = rows.get(token) if token else None
-        if row is not None:
+        known = rows.get(token) if token else None
+        if known is not None:
             revision = self.reader.revision()
             if revision == cached_at:
-                return TokenLookup(revision, row, cached=True)
+                return known
         if token is None:
             return self._at(self.reader.revision(), None, None)
         revision, row = self.reader.revision_and_token(self.hasher.digest(token))
@@ -148,7 +158,7 @@ class TokenGate:
             if token is not None and row is not None:
                 if len(rows) >= self.size:
                     rows.pop(next(iter(rows)))
-                rows[token] = row
+                rows[token] = TokenLookup(revision, row, cached=True)
         return TokenLookup(revision, row, cached=None if token is None else False)
 
 
@@ -185,6 +195,14 @@ def authenticate(found: TokenLookup, has_header: bool, now: int) -> ApiCaller:
     # is enabled (as in Totara).
     if row is None or row["expires"] <= now or not row["status"]:
         raise AuthenticationError(INVALID_TOKEN)
+    caller = found.caller
+    if caller is None:
+        caller = found.caller = _caller(row)
+    return caller
+
+
+def _caller(row: dict[str, Any]) -> ApiCaller:
+    """The rest of Totara's checks, which depend on the row alone."""
     if row["user_id"] is None:
         raise AuthenticationError(NO_API_USER)
     user = (

@@ -31,25 +31,29 @@ class RequestContext:
     site: SiteSettings
     caller: ApiCaller
     base_url: str = "http://localhost"
-    principal: Principal = field(init=False)
     loaders: dict[str, Any] = field(default_factory=dict, init=False)
     # The request's complexity counter, so that list resolvers can bound what they read.
     complexity: ComplexityCounter | None = field(default=None, init=False)
     _conn: Connection | None = field(default=None, init=False)
+    _principal: Principal | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
-        # The loader reaches this context through a weak reference: a strong one would make a
-        # cycle (context, principal, loader), left for the garbage collector at every request.
-        this = weakref.ref(self)
-        user_id = self.caller.user_id
+    @property
+    def principal(self) -> Principal:
+        """Who is calling; made on first use (the status query never asks)."""
+        if self._principal is None:
+            # The loader reaches this context through a weak reference: a strong one would
+            # make a cycle (context, principal, loader), left for the garbage collector.
+            this = weakref.ref(self)
+            user_id = self.caller.user_id
 
-        def load() -> Grants:
-            context = this()
-            return {} if context is None else load_grants(context.conn, user_id)
+            def load() -> Grants:
+                context = this()
+                return {} if context is None else load_grants(context.conn, user_id)
 
-        self.principal = Principal(
-            user_id=user_id, tenant_id=self.caller.user_tenant_id, loader=load
-        )
+            self._principal = Principal(
+                user_id=user_id, tenant_id=self.caller.user_tenant_id, loader=load
+            )
+        return self._principal
 
     @property
     def actor(self) -> Actor:

@@ -75,6 +75,8 @@ _INVALID_TOKEN = b'Bearer realm="extapi", error="invalid_token"'
 INLINE_FIELDS = frozenset({"totara_webapi_status", "__typename"})
 # Bodies larger than this always go to a worker thread (the status query is about 60 bytes).
 INLINE_MAX_BODY = 2048
+# How many distinct small bodies the endpoint keeps read.
+PARSED_BODIES_MAX = 256
 # Request-log labels of requests without a usable operation name.
 ANONYMOUS = "(anonymous)"
 INVALID_REQUEST = "(invalid request)"
@@ -201,6 +203,8 @@ class GraphQLEndpoint:
             inline_fields=INLINE_FIELDS,
         )
         self.limiter = RateLimiter(runtime.windows)
+        # Small bodies already read, and what they hold (see _operations).
+        self._parsed: dict[bytes, tuple[list[Operation], bool]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = time.perf_counter()
@@ -237,13 +241,20 @@ class GraphQLEndpoint:
         token = bearer_token(header(scope, b"authorization"))
         if token is not None and not self.runtime.tokens.knows(token):
             return False
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return False
-        query = payload.get("query") if type(payload) is dict else None
-        if type(query) is not str:
-            return False
+        known = self._parsed.get(body)
+        if known is not None:
+            operations, batch = known
+            if batch or len(operations) != 1:
+                return False
+            query: Any = operations[0].query
+        else:
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return False
+            query = payload.get("query") if type(payload) is dict else None
+            if type(query) is not str:
+                return False
         site = self.runtime.known_settings()
         checked = self.documents.peek(query, bool(site.enable_introspection), site.max_query_depth)
         return checked is not None and checked.inline
@@ -413,9 +424,7 @@ class GraphQLEndpoint:
     ) -> Reply:
         level = _level(context.site, context.caller.response_debug)
         try:
-            operations, batch = parse_operations(
-                decode_body(body), self.runtime.config.max_batch_size, has_nul(body)
-            )
+            operations, batch = self._operations(body)
         except ExtapiError as exc:
             # A body that is not JSON at all is a 400 (the GraphQL-over-HTTP SHOULD); Totara's
             # other shape errors keep its 200 unless the client asked for the newer media type.
@@ -437,7 +446,7 @@ class GraphQLEndpoint:
         if mutation and read_only:
             payload = envelope([{"message": MUTATION_NEEDS_POST}], None, _extensions(meter, 0))
             return Reply(405, payload, [(b"allow", b"POST")]).noted(ran, 0, True)
-        budgets = RateLimiter.budgets(site, context.caller)
+        budgets = self.limiter.budgets(site, context.caller)
         admitted: Verdict | None = None
         if mutation:
             # A mutation must not start without room in the budgets; a query is simply refused
@@ -480,6 +489,25 @@ class GraphQLEndpoint:
             return Reply(200, payloads, headers).noted(ran, points, failed)
         status = 400 if grj and outcomes[0].request_error else 200
         return Reply(status, payloads[0], headers).noted(ran, points, failed)
+
+    def _operations(self, body: bytes) -> tuple[list[Operation], bool]:
+        """The body's operations, read once for each small body sent again and again (a
+        sync sends the same few documents): the same bytes always read the same way. Only
+        bodies without variables are kept, so that nothing a request may change is shared
+        (the operations list is never changed once read)."""
+        known = self._parsed.get(body)
+        if known is not None:
+            return known
+        parsed = parse_operations(
+            decode_body(body), self.runtime.config.max_batch_size, has_nul(body)
+        )
+        if len(body) <= INLINE_MAX_BODY and all(
+            op.variables is None and not op.errors for op in parsed[0]
+        ):
+            if len(self._parsed) >= PARSED_BODIES_MAX:
+                self._parsed.clear()
+            self._parsed[body] = parsed
+        return parsed
 
     def _too_many(self, budgets: list[Budget], verdict: Verdict) -> Reply:
         metrics = self.runtime.metrics

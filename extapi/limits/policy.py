@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from extapi.auth.tokens import ApiCaller
 from extapi.limits.window import WINDOW_SECONDS, Budget, Verdict, WindowStore
@@ -31,17 +31,29 @@ __all__ = ["RateLimiter", "TOO_MANY_REQUESTS", "rate_headers", "retry_headers"]
 TOO_MANY_REQUESTS = "Too many requests"
 
 
+# How many budget pairs a limiter keeps built (one per client and limits in use).
+KNOWN_BUDGETS_MAX = 4096
+
+
 @dataclass
 class RateLimiter:
     store: WindowStore | None  # None: rate limiting is off
+    # Budget pairs already built, by client and limits: every request needs its pair.
+    _known: dict[tuple[int, int, int], list[Budget]] = field(default_factory=dict, repr=False)
 
-    @staticmethod
-    def budgets(site: SiteSettings, caller: ApiCaller) -> list[Budget]:
+    def budgets(self, site: SiteSettings, caller: ApiCaller) -> list[Budget]:
         client_limit = min(caller.client_rate_limit, site.client_rate_limit)
-        return [
-            Budget("site", site.site_rate_limit),
-            Budget(f"client:{caller.client_pk}", client_limit),
-        ]
+        key = (caller.client_pk, client_limit, site.site_rate_limit)
+        known = self._known.get(key)
+        if known is None:
+            known = [
+                Budget("site", site.site_rate_limit),
+                Budget(f"client:{caller.client_pk}", client_limit),
+            ]
+            if len(self._known) >= KNOWN_BUDGETS_MAX:
+                self._known.clear()
+            self._known[key] = known
+        return known
 
     def precheck(self, budgets: Sequence[Budget], now: float) -> Verdict | None:
         return None if self.store is None else self.store.check(budgets, now)

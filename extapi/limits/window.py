@@ -200,11 +200,15 @@ def _open_verdict(budgets: Sequence[Budget], known: bool = True) -> Verdict:
     )
 
 
-@dataclass(frozen=True, slots=True)
 class _Window:
-    prev: int
-    current: int
-    reset: float
+    """One budget's stored window; replaced whole, never changed in place."""
+
+    __slots__ = ("prev", "current", "reset")
+
+    def __init__(self, prev: int, current: int, reset: float) -> None:
+        self.prev = prev
+        self.current = current
+        self.reset = reset
 
 
 def _rotated(stored: _Window | None, now: float) -> tuple[_Window, bool]:
@@ -247,13 +251,49 @@ class MemoryWindowStore:
     def charge(
         self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
     ) -> Verdict:
+        # The usual case, a charge that fits, is worked out here without building a reading
+        # per budget (it runs on every request); a refusal takes the general path below.
         with self._lock:
-            readings = [self._load(b.key, now) for b in budgets]
-            pairs = list(zip(readings, budgets, strict=True))
-            if require_fit and any(_blocks(r, b.limit, points) for r, b in pairs):
-                return _verdict(budgets, readings, False, points)
-            charged = [self._add(b.key, r, points, now) for r, b in pairs]
+            windows = self._windows
+            rates: list[int] = []
+            charged: list[tuple[str, _Window]] = []
+            first_elapsed = 0.0
+            for budget in budgets:
+                stored = windows.get(budget.key)
+                window, skewed = _rotated(stored, now)
+                elapsed = now - window.reset
+                if elapsed < 0.0:
+                    elapsed = 0.0
+                if not rates:
+                    first_elapsed = elapsed
+                rate = _decayed(window.prev, elapsed) + window.current
+                if skewed:
+                    rates.append(rate)
+                    continue
+                if require_fit and rate + points > budget.limit:
+                    return self._charge_slowly(budgets, points, now, require_fit)
+                rates.append(rate + points)
+                charged.append((budget.key, window))
+            for key, window in charged:  # every budget has room: charge them all
+                windows[key] = _Window(window.prev, window.current + points, window.reset)
             self._prune(now)
+        return Verdict(
+            allowed=True,
+            rates=tuple(rates),
+            retry_after=0,
+            reset_after=max(0, math.ceil(WINDOW_SECONDS - first_elapsed)) if rates else 0,
+        )
+
+    def _charge_slowly(
+        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+    ) -> Verdict:
+        """The general charge, reading each budget in full (caller holds the lock)."""
+        readings = [self._load(b.key, now) for b in budgets]
+        pairs = list(zip(readings, budgets, strict=True))
+        if require_fit and any(_blocks(r, b.limit, points) for r, b in pairs):
+            return _verdict(budgets, readings, False, points)
+        charged = [self._add(b.key, r, points, now) for r, b in pairs]
+        self._prune(now)
         return _verdict(budgets, charged, True, points)
 
     def charge_later(self, budgets: Sequence[Budget], points: int, now: float) -> None:

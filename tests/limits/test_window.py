@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -680,3 +681,27 @@ def test_a_hung_redis_is_probed_in_the_background():
     finally:
         store.close()
         server.close()
+
+
+def test_the_memory_fast_path_gives_the_general_path_verdicts():
+    # given two memory stores fed the same random charges, one always on the general path
+    rng = random.Random(20261205)
+    fast, general = MemoryWindowStore(), MemoryWindowStore()
+    budgets = [Budget("site", 400), Budget("client:1", 150)]
+    now = 1_000_000.0
+    for _ in range(3_000):
+        now += rng.choice([0.0, 0.3, 2.5, 17.0, 61.0, 130.0, -7.0])
+        points = rng.choice([0, 1, 5, 40, 151])
+        require_fit = rng.random() < 0.8
+        chosen = budgets if rng.random() < 0.7 else budgets[1:]
+        # when each charges
+        expected = general._charge_slowly(chosen, points, now, require_fit)
+        got = fast.charge(chosen, points, now, require_fit)
+        # then the verdicts agree, and so do the stored windows
+        assert got == expected
+        assert got.blocked == expected.blocked
+        for budget in budgets:
+            a, b = fast._windows.get(budget.key), general._windows.get(budget.key)
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                assert (a.prev, a.current, a.reset) == (b.prev, b.current, b.reset)
