@@ -147,7 +147,7 @@ class Reply:
     and the metrics, what ran (the checked documents and operations), their complexity,
     whether any result carried errors, and the authenticated client."""
 
-    __slots__ = ("status", "payload", "headers", "ran", "points", "failed", "client_id")
+    __slots__ = ("status", "payload", "headers", "ran", "points", "failed", "client_id", "_label")
 
     def __init__(self, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None):
         self.status = status
@@ -157,16 +157,23 @@ class Reply:
         self.points = 0
         self.failed = False
         self.client_id: str | None = None
+        self._label: str | None = None
 
     def noted(self, ran: Ran | None, points: int, failed: bool) -> Reply:
         self.ran, self.points, self.failed = ran, points, failed
         return self
 
     def label(self) -> str:
-        """The request log's name for what ran; built only when the log is on."""
-        if self.ran is None:
-            return SERVER_ERROR if self.status >= 500 else INVALID_REQUEST
-        return operation_names(*self.ran)
+        """The request log's name for what ran; built only when a log asks, and once (the
+        request log and the access log line both want it)."""
+        label = self._label
+        if label is None:
+            if self.ran is None:
+                label = SERVER_ERROR if self.status >= 500 else INVALID_REQUEST
+            else:
+                label = operation_names(*self.ran)
+            self._label = label
+        return label
 
     def outcome(self) -> str:
         """The request log's outcome: a 429, any error in the answer, or success."""
