@@ -84,6 +84,11 @@ class CheckedDocument:
     labels: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
     # Cheap enough to run on the event loop (see runs_inline).
     inline: bool = False
+    # The operation each operation name asked for picks in a valid document, once found
+    # (see extapi.graphql.execute.run); at most LABELS_KEPT names.
+    chosen: dict[str | None, OperationDefinitionNode] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     # How often it ran and its compiled plans (extapi.graphql.compiled).
     plans: PlanSlot = field(default_factory=PlanSlot, compare=False, repr=False)
 

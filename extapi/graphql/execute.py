@@ -28,7 +28,7 @@ from graphql import (
 
 from extapi.errors import ClientSafeError
 from extapi.graphql.compiled import plan_for
-from extapi.graphql.documents import CheckedDocument
+from extapi.graphql.documents import LABELS_KEPT, CheckedDocument
 from extapi.graphql.messages import (
     MULTIPLE_OPERATIONS,
     NO_MUTATIONS,
@@ -116,14 +116,19 @@ def run(
     document = checked.parsed
     if document is None:
         return _refused(list(checked.errors))
-    if not has_operation(document, operation_name):
-        reason = ClientSafeError(NO_OPERATION_TYPE, category="request")
-        return _refused([GraphQLError(NO_OPERATION_TYPE, original_error=reason)])
-    if checked.errors:
-        return _refused(list(checked.errors))
-    operation = select_operation(document, operation_name)
-    if isinstance(operation, GraphQLError):
-        return _refused([operation])
+    operation = checked.chosen.get(operation_name)
+    if operation is None:
+        if not has_operation(document, operation_name):
+            reason = ClientSafeError(NO_OPERATION_TYPE, category="request")
+            return _refused([GraphQLError(NO_OPERATION_TYPE, original_error=reason)])
+        if checked.errors:
+            return _refused(list(checked.errors))
+        selected = select_operation(document, operation_name)
+        if isinstance(selected, GraphQLError):
+            return _refused([selected])
+        operation = selected
+        if len(checked.chosen) < LABELS_KEPT:
+            checked.chosen[operation_name] = operation
     values, errors = coerce_variables(schema, operation, variables or {})
     if errors:
         return _refused(errors)
