@@ -80,11 +80,12 @@ def take_allowance(
     now: float,
     clock: float,
     window_seconds: float,
+    lifetime: float = RESERVE_SECONDS,
 ) -> Allowance:
     """The allowance a charge that reserved ``granted`` points leaves, ``now`` on the caller's
-    clock and ``clock`` on the monotonic one."""
+    clock and ``clock`` on the monotonic one. It lasts ``lifetime`` seconds at most."""
     starts = [float(reset) for reset in resets]
-    expires = min(now + RESERVE_SECONDS, min(starts) + window_seconds - RESERVE_MARGIN_SECONDS)
+    expires = min(now + lifetime, min(starts) + window_seconds - RESERVE_MARGIN_SECONDS)
     return Allowance(
         budgets=tuple(budgets),
         remaining=granted,

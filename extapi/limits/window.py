@@ -32,6 +32,7 @@ from redis.retry import Retry
 
 from extapi.limits.allowance import (
     RESERVE_MARGIN_SECONDS,
+    RESERVE_SECONDS,
     Allowance,
     Allowances,
     reserve_size,
@@ -422,7 +423,8 @@ class RedisWindowStore:
     or per second: a background thread pings Redis, first after ``cooldown`` seconds and then
     at doubling intervals up to ``max_cooldown``, and the store uses Redis again once a ping
     is answered. Nothing needs restarting when Redis returns. ``on_failure`` is called once per
-    operation allowed unchecked (the metrics count them).
+    operation allowed unchecked (the metrics count them). ``reserve_seconds`` is how long an
+    allowance may be spent (tests lengthen it so that a slow machine cannot expire it).
     """
 
     def __init__(
@@ -435,6 +437,7 @@ class RedisWindowStore:
         timeout: float = REDIS_TIMEOUT_SECONDS,
         on_failure: Callable[[], None] | None = None,
         charge_delay: float = CHARGE_DELAY_SECONDS,
+        reserve_seconds: float = RESERVE_SECONDS,
     ) -> None:
         self.failures = 0
         self._on_failure = on_failure
@@ -462,6 +465,7 @@ class RedisWindowStore:
         self._charge_due = threading.Event()
         self._sender: threading.Thread | None = None
         self._allowances = Allowances()
+        self._reserve_seconds = reserve_seconds
         # When the background thread next wakes by itself to give back expired allowances.
         self._wake_at = math.inf
 
@@ -518,7 +522,14 @@ class RedisWindowStore:
         """Hold the points a charge reserved; give back any allowance that it displaces."""
         clock = time.monotonic()
         allowance = take_allowance(
-            budgets, reply.granted, verdict.rates, reply.resets, now, clock, WINDOW_SECONDS
+            budgets,
+            reply.granted,
+            verdict.rates,
+            reply.resets,
+            now,
+            clock,
+            WINDOW_SECONDS,
+            self._reserve_seconds,
         )
         if allowance.expires <= now or self._failing or self._closed.is_set():
             self._give_back([allowance])
