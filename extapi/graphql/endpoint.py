@@ -483,7 +483,7 @@ class GraphQLEndpoint:
             for doc, op in zip(checked, operations, strict=True)
         ]
         points = counter.points
-        verdict = self.limiter.settle(budgets, points, time.time(), admitted)
+        verdict = self.limiter.settle(budgets, points, time.time(), admitted, exact=report)
         if verdict is not None and not verdict.allowed:
             return self._too_many(budgets, verdict).noted(ran, points, False)
         if self.runtime.metrics is not None:

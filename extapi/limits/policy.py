@@ -14,6 +14,8 @@ Totara's rule, with one refinement so that concurrent requests cannot overrun a 
 
 So a request waits on at most one round trip to the store: the charge of a query-only request,
 or the precheck of a mutation. A request that fails authentication never reaches the store.
+A query's charge is often answered with no round trip at all, from points the store reserved
+in advance (:mod:`extapi.limits.allowance`), unless the request asks for exact figures.
 """
 
 from __future__ import annotations
@@ -59,10 +61,17 @@ class RateLimiter:
         return None if self.store is None else self.store.check(budgets, now)
 
     def settle(
-        self, budgets: Sequence[Budget], points: int, now: float, admitted: Verdict | None = None
+        self,
+        budgets: Sequence[Budget],
+        points: int,
+        now: float,
+        admitted: Verdict | None = None,
+        exact: bool = False,
     ) -> Verdict | None:
         """Charge a request's cost. ``admitted`` is a mutation's precheck: its charge is then
-        not waited for, and the verdict returned is the precheck's plus ``points``."""
+        not waited for, and the verdict returned is the precheck's plus ``points``. ``exact``
+        (a request that reports its rates) charges a query in the store itself, so that its
+        rates are the store's, not an estimate from points reserved in advance."""
         if self.store is None:
             return None
         if admitted is not None:
@@ -71,7 +80,7 @@ class RateLimiter:
         if points == 0:
             # Nothing to add, but like Totara a request still needs room for one point.
             return self.store.check(budgets, now)
-        return self.store.charge(budgets, points, now, require_fit=True)
+        return self.store.charge(budgets, points, now, require_fit=True, exact=exact)
 
 
 def rate_headers(budgets: Sequence[Budget], verdict: Verdict) -> list[tuple[bytes, bytes]]:

@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from string import Template
 from typing import Any, Protocol
 
@@ -29,6 +29,16 @@ import redis
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 from redis.retry import Retry
+
+from extapi.limits.allowance import (
+    RESERVE_MARGIN_SECONDS,
+    RESERVE_SECONDS,
+    Allowance,
+    Allowances,
+    reserve_size,
+    take_allowance,
+)
+from extapi.limits.budget import Budget, Verdict
 
 __all__ = [
     "WINDOW_SECONDS",
@@ -57,53 +67,7 @@ log = logging.getLogger("extapi.limits")
 _CHARGE = "0"
 _CHARGE_IF_FITS = "1"
 _CHECK = "2"
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A named allowance of points per window, such as ``Budget("client:42", 250000)``."""
-
-    key: str
-    limit: int
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of a check or charge over several budgets.
-
-    ``rates`` holds each budget's rate after the operation, in the order the budgets were
-    given. ``retry_after`` is 0 when allowed, else the whole seconds until the first budget
-    that blocked would have room for what was asked (one point for a check, the refused
-    points for a charge). ``reset_after`` is the seconds until the first budget's current
-    window rotates. ``known`` is False when the store could not be asked and allowed the
-    operation blind: the rates are then zeros that mean nothing. ``blocked`` is the index
-    of the first blocking budget (-1 when allowed).
-    """
-
-    allowed: bool
-    rates: tuple[int, ...]
-    retry_after: int
-    reset_after: int
-    known: bool = True
-    blocked: int = field(default=-1, compare=False)
-
-    def remaining(self, i: int, limit: int) -> int:
-        """Points left under ``limit`` for the ``i``-th budget (never negative)."""
-        return max(0, limit - self.rates[i])
-
-    def plus(self, points: int) -> Verdict:
-        """This verdict with ``points`` more spent from every budget: what a charge that is
-        not waited for leaves (a budget whose clock runs ahead is not charged, so its figure
-        is then pessimistic). An unknown verdict stays unknown."""
-        if not self.known or points == 0:
-            return self
-        return Verdict(
-            allowed=self.allowed,
-            rates=tuple(rate + points for rate in self.rates),
-            retry_after=self.retry_after,
-            reset_after=self.reset_after,
-            blocked=self.blocked,
-        )
+_REFUND = "3"
 
 
 class WindowStore(Protocol):
@@ -114,10 +78,17 @@ class WindowStore(Protocol):
         ...
 
     def charge(
-        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+        self,
+        budgets: Sequence[Budget],
+        points: int,
+        now: float,
+        require_fit: bool,
+        exact: bool = False,
     ) -> Verdict:
         """Add ``points`` to every budget, or to none when ``require_fit`` and one would
-        go over its limit."""
+        go over its limit. A store may answer a query's charge (``require_fit``) from points
+        it reserved in advance, with estimated rates; ``exact`` asks for the store's own
+        figures instead."""
         ...
 
     def charge_later(self, budgets: Sequence[Budget], points: int, now: float) -> None:
@@ -249,10 +220,16 @@ class MemoryWindowStore:
         return _verdict(budgets, readings, allowed, 1)
 
     def charge(
-        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+        self,
+        budgets: Sequence[Budget],
+        points: int,
+        now: float,
+        require_fit: bool,
+        exact: bool = False,
     ) -> Verdict:
-        # The usual case, a charge that fits, is worked out here without building a reading
-        # per budget (it runs on every request); a refusal takes the general path below.
+        # Every charge is exact here. The usual case, a charge that fits, is worked out
+        # without building a reading per budget (it runs on every request); a refusal takes
+        # the general path below.
         with self._lock:
             windows = self._windows
             rates: list[int] = []
@@ -332,14 +309,35 @@ class MemoryWindowStore:
 
 
 # KEYS: one hash per budget. ARGV: now, window, points, operation (0 charge, 1 charge only if
-# every budget has room, 2 check for one point without charging), then one limit per key.
-# Replies: allowed, then per key rate, prev, current, elapsed (a string: Redis would truncate a
-# float) and skewed. ``reset`` is stored as the caller's own string so it round-trips exactly.
+# every budget has room, 2 check for one point without charging, 3 only give back points), one
+# limit per key, then optionally: the points to reserve in advance (operation 1 only), the
+# points to give back to every key, and per key the window start they were charged in.
+# Points given back leave ``current`` (never below 0) only if the key is still in that window,
+# and before anything else is read. A reserve is granted only when, with it and the charge,
+# every budget stays at or under half its limit, none runs ahead of the clock and every window
+# has more than the margin left; it is charged like the points.
+# Replies: allowed, the points reserved, then per key rate, prev, current, elapsed (a string:
+# Redis would truncate a float), skewed and reset. ``reset`` is stored as the caller's own
+# string so it round-trips exactly. Operation 3 replies with just allowed and 0.
 _LUA = Template("""
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local points = tonumber(ARGV[3])
 local op = ARGV[4]
+local n = #KEYS
+local reserve = tonumber(ARGV[5 + n] or '0')
+local refund = tonumber(ARGV[6 + n] or '0')
+if refund > 0 then
+  for i, key in ipairs(KEYS) do
+    local f = redis.call('HMGET', key, 'current', 'reset')
+    if f[2] and f[2] == ARGV[6 + n + i] then
+      local left = (tonumber(f[1]) or 0) - refund
+      if left < 0 then left = 0 end
+      redis.call('HSET', key, 'current', string.format('%d', left))
+    end
+  end
+end
+if op == '3' then return {1, 0} end
 local need = points
 if op == '2' then need = 1 end
 local windows = {}
@@ -367,12 +365,23 @@ for i, key in ipairs(KEYS) do
   windows[i] = w
 end
 local charging = op == '0' or (op == '1' and allowed == 1)
-local reply = {allowed}
+local granted = 0
+if op == '1' and allowed == 1 and reserve > 0 then
+  granted = reserve
+  for i = 1, n do
+    local w = windows[i]
+    if w.skewed == 1 or w.elapsed + $margin >= window
+        or w.rate + points + reserve > math.floor(tonumber(ARGV[4 + i]) / 2) then
+      granted = 0
+    end
+  end
+end
+local reply = {allowed, granted}
 for i, key in ipairs(KEYS) do
   local w = windows[i]
   if charging and w.skewed == 0 then
-    w.current = w.current + points
-    w.rate = w.rate + points
+    w.current = w.current + points + granted
+    w.rate = w.rate + points + granted
     w.dirty = true
   end
   if w.dirty then
@@ -385,21 +394,43 @@ for i, key in ipairs(KEYS) do
   table.insert(reply, w.current)
   table.insert(reply, string.format('%.17g', w.elapsed))
   table.insert(reply, w.skewed)
+  table.insert(reply, w.reset)
 end
 return reply
-""").substitute(skew=SKEW_SECONDS)
+""").substitute(skew=SKEW_SECONDS, margin=RESERVE_MARGIN_SECONDS)
 
 
-def _parse_reply(reply: Any, count: int) -> tuple[bool, list[_Reading]]:
-    """Turn the script's flat reply into the allowed flag and one reading per budget."""
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """A script call's answer: the points reserved are counted out of the readings."""
+
+    allowed: bool
+    granted: int
+    readings: list[_Reading]
+    resets: list[str]
+
+
+def _parse_reply(reply: Any, count: int) -> _Reply:
+    """Turn the script's flat reply into the flags and one reading per budget."""
     values = list(reply)
-    if len(values) != 1 + 5 * count:
+    if len(values) != 2 + 6 * count:
         raise RedisError(f"unexpected rate limit script reply of {len(values)} items")
+    granted = int(values[1])
     readings = []
+    resets = []
     for i in range(count):
-        rate, prev, current, elapsed, skewed = values[1 + 5 * i : 6 + 5 * i]
-        readings.append(_Reading(int(prev), int(current), float(elapsed), skewed == 1, int(rate)))
-    return values[0] == 1, readings
+        rate, prev, current, elapsed, skewed, reset = values[2 + 6 * i : 8 + 6 * i]
+        readings.append(
+            _Reading(
+                int(prev),
+                int(current) - granted,
+                float(elapsed),
+                skewed == 1,
+                int(rate) - granted,
+            )
+        )
+        resets.append(reset.decode() if isinstance(reset, bytes) else str(reset))
+    return _Reply(values[0] == 1, granted, readings, resets)
 
 
 # A script call ready to send: the keys and the arguments.
@@ -418,6 +449,13 @@ class RedisWindowStore:
     thread sends what is kept; an operation starting meanwhile waits for that send to land, so
     a request never overtakes a charge made before it in the same process.
 
+    A query's charge (``require_fit``) made far from the limits also reserves a few points of
+    the same budgets in advance (see :mod:`extapi.limits.allowance`): the next queries of this
+    process on those budgets spend them here, with no round trip, for up to a second. Unspent
+    points go back to Redis inside the next exact charge of those budgets, or from the
+    background thread once the allowance has expired, or at :meth:`flush` and :meth:`close`.
+    So a query waits on at most one round trip and usually on none.
+
     When Redis fails (refuses, errs, or accepts and never answers within the timeout) the store
     fails open: it allows the request with a verdict marked unknown, counts the miss in
     ``failures`` and logs a warning at most every 30 seconds. From then on requests do not
@@ -425,7 +463,8 @@ class RedisWindowStore:
     or per second: a background thread pings Redis, first after ``cooldown`` seconds and then
     at doubling intervals up to ``max_cooldown``, and the store uses Redis again once a ping
     is answered. Nothing needs restarting when Redis returns. ``on_failure`` is called once per
-    operation allowed unchecked (the metrics count them).
+    operation allowed unchecked (the metrics count them). ``reserve_seconds`` is how long an
+    allowance may be spent (tests lengthen it so that a slow machine cannot expire it).
     """
 
     def __init__(
@@ -438,6 +477,7 @@ class RedisWindowStore:
         timeout: float = REDIS_TIMEOUT_SECONDS,
         on_failure: Callable[[], None] | None = None,
         charge_delay: float = CHARGE_DELAY_SECONDS,
+        reserve_seconds: float = RESERVE_SECONDS,
     ) -> None:
         self.failures = 0
         self._on_failure = on_failure
@@ -464,6 +504,10 @@ class RedisWindowStore:
         self._pending_changed = threading.Condition()
         self._charge_due = threading.Event()
         self._sender: threading.Thread | None = None
+        self._allowances = Allowances()
+        self._reserve_seconds = reserve_seconds
+        # When the background thread next wakes by itself to give back expired allowances.
+        self._wake_at = math.inf
 
     @property
     def enforcing(self) -> bool:
@@ -473,11 +517,90 @@ class RedisWindowStore:
     def check(self, budgets: Sequence[Budget], now: float) -> Verdict:
         return self._run(budgets, now, 0, _CHECK, need=1)
 
+    @property
+    def allowances(self) -> int:
+        """How many budget sets hold points reserved in advance."""
+        return len(self._allowances)
+
     def charge(
-        self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool
+        self,
+        budgets: Sequence[Budget],
+        points: int,
+        now: float,
+        require_fit: bool,
+        exact: bool = False,
     ) -> Verdict:
-        op = _CHARGE_IF_FITS if require_fit else _CHARGE
-        return self._run(budgets, now, points, op, need=points)
+        if not require_fit or points <= 0 or not budgets:
+            op = _CHARGE_IF_FITS if require_fit else _CHARGE
+            return self._run(budgets, now, points, op, need=points)
+        if not exact:
+            spent = self._allowances.spend(budgets, points, now)
+            if spent is not None:
+                return spent
+        return self._charge_exactly(budgets, points, now, exact)
+
+    def _charge_exactly(
+        self, budgets: Sequence[Budget], points: int, now: float, exact: bool
+    ) -> Verdict:
+        """A query's charge in Redis, giving back what is left of this process's allowance
+        for the same keys and, unless ``exact``, taking a new one if the budgets are far
+        from their limits."""
+        held = self._allowances.take(budgets)
+        reserve = 0 if exact else reserve_size(budgets, points)
+        extra = self._reserve_args(reserve, held)
+        return self._run(budgets, now, points, _CHARGE_IF_FITS, need=points, extra=extra)
+
+    @staticmethod
+    def _reserve_args(reserve: int, held: Allowance | None) -> list[str | int]:
+        """The script's optional arguments: the reserve asked for, then the points given back
+        and the window each key's were charged in."""
+        if held is None or held.remaining <= 0:
+            return [reserve] if reserve else []
+        return [reserve, held.remaining, *held.resets]
+
+    def _keep(self, budgets: Sequence[Budget], reply: _Reply, verdict: Verdict, now: float) -> None:
+        """Hold the points a charge reserved; give back any allowance that it displaces."""
+        clock = time.monotonic()
+        allowance = take_allowance(
+            budgets,
+            reply.granted,
+            verdict.rates,
+            reply.resets,
+            now,
+            clock,
+            WINDOW_SECONDS,
+            self._reserve_seconds,
+        )
+        if allowance.expires <= now or self._failing or self._closed.is_set():
+            self._give_back([allowance])
+            return
+        self._give_back(self._allowances.hold(allowance))
+        self._start_sender()
+        if allowance.deadline < self._wake_at:  # the thread would sleep past this one
+            self._charge_due.set()
+
+    def _give_back(self, allowances: list[Allowance]) -> None:
+        """Queue the unspent points of these allowances as deferred script calls."""
+        commands = [self._refund(a) for a in allowances if a.remaining > 0]
+        if not commands:
+            return
+        with self._pending_changed:
+            self._pending.extend(commands)
+        self._start_sender()
+        self._charge_due.set()
+
+    def _refund(self, allowance: Allowance) -> _Command:
+        keys, args = self._command(allowance.budgets, 0.0, 0, _REFUND)
+        args.extend(self._reserve_args(0, allowance))
+        return keys, args
+
+    def _start_sender(self) -> None:
+        with self._pending_changed:
+            if self._sender is None and not self._closed.is_set():
+                self._sender = threading.Thread(
+                    target=self._send_deferred, name="extapi-redis-charges", daemon=True
+                )
+                self._sender.start()
 
     def charge_later(self, budgets: Sequence[Budget], points: int, now: float) -> None:
         if not budgets or points <= 0:
@@ -487,16 +610,14 @@ class RedisWindowStore:
             return
         with self._pending_changed:
             self._pending.append(self._command(budgets, now, points, _CHARGE))
-            if self._sender is None and not self._closed.is_set():
-                self._sender = threading.Thread(
-                    target=self._send_deferred, name="extapi-redis-charges", daemon=True
-                )
-                self._sender.start()
+        self._start_sender()
         self._charge_due.set()
 
     def flush(self) -> None:
-        """Send every deferred charge now (at close, and for tests that read the windows)."""
-        pending = self._take_pending()
+        """Give back every allowance and send every deferred charge now (at close, and for
+        tests that read the windows)."""
+        refunds = [self._refund(a) for a in self._allowances.drain() if a.remaining > 0]
+        pending = self._take_pending() + refunds
         if pending and not self._failing:
             try:
                 self._send(pending)
@@ -520,23 +641,33 @@ class RedisWindowStore:
         return keys, args
 
     def _run(
-        self, budgets: Sequence[Budget], now: float, points: int, op: str, need: int
+        self,
+        budgets: Sequence[Budget],
+        now: float,
+        points: int,
+        op: str,
+        need: int,
+        extra: Sequence[str | int] = (),
     ) -> Verdict:
         if not budgets:
             return _open_verdict(budgets)
         if self._failing:
             return self._fail_open(budgets, None)
         keys, args = command = self._command(budgets, now, points, op)
+        args.extend(extra)
         pending = self._take_pending()
         try:
             if pending:  # the deferred charges first, in the same round trip
-                reply = self._send([*pending, command])[-1]
+                raw = self._send([*pending, command])[-1]
             else:
-                reply = self._script(keys=keys, args=args)
-            allowed, readings = _parse_reply(reply, len(budgets))
+                raw = self._script(keys=keys, args=args)
+            reply = _parse_reply(raw, len(budgets))
         except (RedisError, OSError) as exc:
             return self._fail_open(budgets, exc)
-        return _verdict(budgets, readings, allowed, need)
+        verdict = _verdict(budgets, reply.readings, reply.allowed, need)
+        if reply.granted > 0:
+            self._keep(budgets, reply, verdict, now)
+        return verdict
 
     def _take_pending(self) -> list[_Command]:
         """The deferred charges, once any send of them by the background thread has landed."""
@@ -569,12 +700,21 @@ class RedisWindowStore:
         return list(pipe.execute(raise_on_error=False))
 
     def _send_deferred(self) -> None:
-        """Send deferred charges that no request carried within the delay."""
+        """Send deferred charges that no request carried within the delay, and give back the
+        allowances that expired with nobody spending them."""
         while not self._closed.is_set():
-            self._charge_due.wait()
+            due = self._allowances.next_due()
+            self._wake_at = math.inf if due is None else due
+            self._charge_due.wait(None if due is None else max(0.0, due - time.monotonic()))
             self._charge_due.clear()
+            self._wake_at = math.inf
             if self._closed.wait(self._charge_delay):
                 return
+            expired = self._allowances.expired(time.monotonic())
+            if expired:
+                refunds = [self._refund(a) for a in expired if a.remaining > 0]
+                with self._pending_changed:
+                    self._pending.extend(refunds)
             with self._pending_changed:
                 pending, self._pending = self._pending, []
                 self._sending = bool(pending)
@@ -582,8 +722,9 @@ class RedisWindowStore:
                 continue
             try:
                 if self._failing:  # dropped, and counted like any other unchecked operation
-                    for _ in pending:
-                        self._note_failure(None)
+                    for _, args in pending:
+                        if args[3] != _REFUND:
+                            self._note_failure(None)
                 else:
                     self._send(pending)
             except Exception as exc:  # counted and probed like any failure, never fatal here
@@ -606,6 +747,8 @@ class RedisWindowStore:
             if error is None:
                 return
             self._failing = True
+            # What Redis holds for them is unknown now; their points stay charged there.
+            self._allowances.drain()
             clock = time.monotonic()
             warn = self._warned_at is None or clock - self._warned_at >= WARNING_INTERVAL_SECONDS
             if warn:

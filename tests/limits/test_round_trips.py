@@ -1,7 +1,8 @@
 """What each kind of API request asks of Redis, watched with MONITOR on a real server: a query
-is one script call covering the site and client windows together, a mutation waits on one
-(its precheck; its charge travels with the next call or on its own shortly after), and a
-request that fails authentication never reaches Redis."""
+makes at most one script call, covering the site and client windows together, and usually
+none (far from the limits that call reserves points the worker's next queries spend without
+asking Redis); a mutation waits on one (its precheck; its charge travels with the next call or
+on its own shortly after), and a request that fails authentication never reaches Redis."""
 
 from __future__ import annotations
 
@@ -90,6 +91,20 @@ def _points(call: list[str]) -> int:
     return int(call[3 + int(call[2]) + 2])
 
 
+def _reserving(call: list[str]) -> tuple[int, int]:
+    """The points a query's call asks to reserve, and the unspent ones it gives back."""
+    count = int(call[2])
+    extra = call[3 + count + 4 + count :]  # after now, window, points, operation and the limits
+    return int(extra[0]) if extra else 0, int(extra[1]) if len(extra) > 1 else 0
+
+
+def _patient(runtime: Runtime, prefix: str) -> None:
+    """Give the runtime a store whose reserves last until their window's last second, so that
+    however slow the machine, none expires during the test."""
+    runtime.windows.close()  # type: ignore[union-attr]
+    runtime.windows = RedisWindowStore(REDIS_URL or "", prefix=prefix, reserve_seconds=60)
+
+
 @pytest.fixture
 def prefix() -> str:
     return f"extapi:test:{uuid.uuid4().hex}:"
@@ -137,6 +152,44 @@ def test_a_query_is_one_call_for_both_windows(redis_runtime, calls):
         operation, keys = _operation(call)
         assert operation == CHARGE_IF_FITS
         assert [k.removeprefix(calls.prefix).split(":")[0] for k in keys] == ["site", "client"]
+
+
+def test_queries_far_from_the_limits_usually_make_no_call(redis_runtime, calls, prefix):
+    # given a client with a token and the default budgets, far from their limits
+    _patient(redis_runtime, prefix)
+    with _http(redis_runtime) as http:
+        token = fetch_token(http, make_api_client(redis_runtime))
+        calls.settle()
+        # when it sends twenty status queries
+        for _ in range(20):
+            assert graphql(http, token, STATUS).status_code == 200
+        # then only the first reached Redis: it reserved 1,250 points (a 200th of the client's
+        # 250,000) that the other nineteen spent in the worker
+        [call] = calls.settle()
+        assert _operation(call)[0] == CHARGE_IF_FITS
+        assert _reserving(call) == (1_250, 0)
+
+
+def test_a_query_asking_for_its_rates_is_charged_exactly(redis_runtime, calls, prefix):
+    # given a client with a budget of 100,000 whose first status query (6 points) reserved
+    # 500 more points for the worker
+    _patient(redis_runtime, prefix)
+    with _http(redis_runtime) as http:
+        client = make_api_client(redis_runtime)
+        with redis_runtime.engine.begin() as conn:
+            change = clients.ClientSettingsChange(rate_limit=100_000)
+            clients.update_client_settings(conn, client.client_id, change)
+        token = fetch_token(http, client)
+        assert graphql(http, token, STATUS).status_code == 200
+        calls.settle()
+        # when it asks for its remaining budget
+        reply = graphql(http, token, STATUS, headers={"X-Extapi-RateLimit": "1"})
+        # then that query made one call, which gave the 500 points back and reserved none
+        [call] = calls.settle()
+        assert _operation(call)[0] == CHARGE_IF_FITS
+        assert _reserving(call) == (0, 500)
+        # and the figure it reports is Redis's own: two queries of 6 points spent
+        assert reply.headers["ratelimit"].startswith('"client";r=99988;t=')
 
 
 def test_a_failed_authentication_never_reaches_redis(redis_runtime, calls):
