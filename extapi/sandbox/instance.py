@@ -197,6 +197,9 @@ class Sandbox:
         snapshot = _STORE.snapshot(chosen)
         self.runtime.request_log.flush()
         _restore(snapshot.path, self.database_path)
+        lease = self.runtime.reader.lease
+        if lease is not None:  # the restore bypassed the pool: the server must read anew
+            lease.void()
         if self.runtime.windows is not None:
             self.runtime.windows.close()  # the in-memory rate-limit windows start empty
         self.seed, self.clients = chosen, snapshot.clients
