@@ -27,7 +27,6 @@ from extapi.http import Receive, Scope, Send
 from extapi.ops.logs import flush_request_lines
 from extapi.ops.observe import Observer
 from extapi.ops.readiness import Readiness
-from extapi.ops.scrapers import metrics_endpoint
 from extapi.requestlog.flusher import request_log_lifespan
 from extapi.runtime import Runtime, open_runtime
 from extapi.threads import prepare_serving_process
@@ -76,6 +75,8 @@ class ExtapiApp:
         ]
         # Without EXTAPI_METRICS the address is not served at all (404 like any other).
         if runtime.metrics is not None and runtime.config.metrics is not None:
+            from extapi.ops.scrapers import metrics_endpoint
+
             routes.append(
                 Route("/metrics", metrics_endpoint(runtime.metrics, runtime.config.metrics))
             )
