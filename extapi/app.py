@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from graphql import GraphQLSchema
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
@@ -30,7 +31,7 @@ from extapi.ops.readiness import Readiness
 from extapi.requestlog.flusher import request_log_lifespan
 from extapi.runtime import Runtime, open_runtime
 from extapi.threads import prepare_serving_process
-from extapi.web.pages import build_pages
+from extapi.web.lazy import LazyPages
 
 __all__ = ["create_app", "create_app_from_env", "ExtapiApp"]
 
@@ -80,9 +81,14 @@ class ExtapiApp:
             routes.append(
                 Route("/metrics", metrics_endpoint(runtime.metrics, runtime.config.metrics))
             )
-        self.pages = build_pages(
-            runtime, schema, routes, lifespan=lambda _app: self._lifespan(), graphql=graphql
-        )
+
+        def build() -> Starlette:
+            from extapi.web.pages import build_pages
+
+            return build_pages(runtime, schema, routes, graphql=graphql)
+
+        # The admin pages and documentation are made on their first request (see LazyPages).
+        self.pages = LazyPages(build, routes, lifespan=lambda _app: self._lifespan())
 
     @contextlib.asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:

@@ -92,3 +92,42 @@ def test_a_current_database_is_served_without_importing_alembic(tmp_path: Path) 
     # given the same database, now current, when a server process starts on it,
     # then Alembic is not imported.
     assert _imported(url) == "[]"
+
+
+PAGES_PROBE = """
+import sys
+from starlette.testclient import TestClient
+from extapi.app import create_app
+from extapi.config import Config
+
+app = create_app(Config(database_url=sys.argv[1]))
+seen = []
+with TestClient(app) as http:
+    for path in sys.argv[2:]:
+        answer = http.get(path)
+        seen.append(
+            f"{path} {answer.status_code} {answer.headers.get('x-frame-options')} "
+            f"{'jinja2' in sys.modules}"
+        )
+print("; ".join(seen))
+"""
+
+
+def _pages(url: str, *paths: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", PAGES_PROBE, url, *paths], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_the_web_pages_are_made_on_their_first_request(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    # given a serving process, when only the plain routes are asked for, then they answer
+    # with the pages' headers and the web pages (Jinja2 and every view) are not loaded;
+    assert _pages(url, "/healthz", "/readyz", "/") == (
+        "/healthz 200 DENY False; /readyz 200 DENY False; / 200 DENY False"
+    )
+    # when a page is asked for, then they are, and the plain routes answer as before.
+    assert _pages(url, "/healthz", "/login", "/healthz", "/nowhere") == (
+        "/healthz 200 DENY False; /login 200 DENY True; /healthz 200 DENY True; "
+        "/nowhere 404 DENY True"
+    )
