@@ -117,6 +117,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         else:
             _log_lines(_site_text(facts))
     opened.dispose()
+    # With one worker this process goes on to serve: the start-up engine (and the statements
+    # it compiled) need not live as long as the server.
+    del opened
     # The server's own environment names the database chosen with --database, so that every
     # worker process opens the same one.
     os.environ["EXTAPI_DATABASE_URL"] = settings.database_url
