@@ -30,8 +30,12 @@ __all__ = [
 
 _HERE = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default; env.py does not change it
-_REVISION = re.compile(r'^revision = "(\w+)"$', re.MULTILINE)
-_DOWN_REVISION = re.compile(r'^down_revision = (?:None|"(\w+)")$', re.MULTILINE)
+# ``revision = "0009"`` as written by script.py.mako (with either quote, and an annotation
+# if a file has one).
+_REVISION = re.compile(r"""^revision(?::[^=\n]*)? = ["']([\w-]+)["']\s*$""", re.MULTILINE)
+_DOWN_REVISION = re.compile(
+    r"""^down_revision(?::[^=\n]*)? = (?:None|["']([\w-]+)["'])\s*$""", re.MULTILINE
+)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

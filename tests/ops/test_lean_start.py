@@ -25,7 +25,9 @@ def _alembic_head() -> str | None:
 
 def test_the_newest_revision_is_the_one_alembic_finds() -> None:
     # given the code's revision files, when their head is read without Alembic,
-    # then it is the head Alembic itself finds.
+    # then it is read from the files (Alembic is not needed for them),
+    assert chain_head(VERSIONS) is not None
+    # and it is the head Alembic itself finds.
     assert head_revision() == _alembic_head()
 
 
@@ -36,8 +38,8 @@ def test_files_that_are_not_one_chain_are_left_to_alembic(tmp_path: Path) -> Non
         down = f'"{parent}"' if parent else "None"
         (tmp_path / f"{name}.py").write_text(f'revision = "{name}"\ndown_revision = {down}\n')
     assert chain_head(tmp_path) is None
-    # and a plain chain gives its last revision.
-    (tmp_path / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    # and a plain chain gives its last revision, however its lines are written.
+    (tmp_path / "b.py").write_text("revision: str = 'b'\ndown_revision: str | None = 'a'\n")
     assert chain_head(tmp_path) == "b"
 
 
