@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from graphql import GraphQLSchema
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
@@ -27,11 +28,10 @@ from extapi.http import Receive, Scope, Send
 from extapi.ops.logs import flush_request_lines
 from extapi.ops.observe import Observer
 from extapi.ops.readiness import Readiness
-from extapi.ops.scrapers import metrics_endpoint
 from extapi.requestlog.flusher import request_log_lifespan
 from extapi.runtime import Runtime, open_runtime
 from extapi.threads import prepare_serving_process
-from extapi.web.pages import build_pages
+from extapi.web.lazy import LazyPages
 
 __all__ = ["create_app", "create_app_from_env", "ExtapiApp"]
 
@@ -76,12 +76,19 @@ class ExtapiApp:
         ]
         # Without EXTAPI_METRICS the address is not served at all (404 like any other).
         if runtime.metrics is not None and runtime.config.metrics is not None:
+            from extapi.ops.scrapers import metrics_endpoint
+
             routes.append(
                 Route("/metrics", metrics_endpoint(runtime.metrics, runtime.config.metrics))
             )
-        self.pages = build_pages(
-            runtime, schema, routes, lifespan=lambda _app: self._lifespan(), graphql=graphql
-        )
+
+        def build() -> Starlette:
+            from extapi.web.pages import build_pages
+
+            return build_pages(runtime, schema, routes, graphql=graphql)
+
+        # The admin pages and documentation are made on their first request (see LazyPages).
+        self.pages = LazyPages(build, routes, lifespan=lambda _app: self._lifespan())
 
     @contextlib.asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:

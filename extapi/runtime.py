@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, make_url
 
@@ -17,10 +18,12 @@ from extapi.db.hot import HotReader
 from extapi.db.lease import RevisionLease
 from extapi.db.migrate import database_revision, migrate
 from extapi.limits.window import WindowStore, open_window_store
-from extapi.ops.metrics import Metrics
 from extapi.requestlog.buffer import RequestLog, open_request_log
 from extapi.settings.site import SiteSettings, ensure_theme_revision, load_site_settings
 from extapi.threads import WorkerThreads
+
+if TYPE_CHECKING:
+    from extapi.ops.metrics import Metrics
 
 __all__ = ["Runtime", "describe_database", "open_database", "open_runtime"]
 
@@ -70,6 +73,12 @@ def revision_lease(config: Config, engine: Engine) -> RevisionLease | None:
     return RevisionLease(engine, config.revision_lease_ms / 1000.0)
 
 
+def _metrics() -> Metrics:
+    from extapi.ops.metrics import Metrics
+
+    return Metrics()
+
+
 class Runtime:
     """Per-process state; settings are reloaded whenever the site revision moves.
 
@@ -85,7 +94,8 @@ class Runtime:
         self.reader = HotReader(engine, revision_lease(config, engine))
         self.tokens = TokenGate(self.reader, hasher)
         # Prometheus metrics, only when something may read them (EXTAPI_METRICS).
-        self.metrics: Metrics | None = None if config.metrics is None else Metrics()
+        # prometheus-client is imported only then (about 1.5 MB a worker).
+        self.metrics: Metrics | None = None if config.metrics is None else _metrics()
         self.windows: WindowStore | None = None
         if config.rate_limit_backend != "off":
             redis_url = config.redis_url if config.rate_limit_backend == "redis" else None

@@ -11,7 +11,7 @@ from extapi.auth.oauth_errors import (
 )
 from extapi.auth.tokens import issue_token, token_lifetime
 from extapi.http import Scope
-from extapi.ops.metrics import GRANTED
+from extapi.ops.note import GRANTED
 
 __all__ = ["TokenEndpoint", "GRANT_TYPE", "KNOWN_SCOPES"]
 

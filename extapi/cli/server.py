@@ -90,7 +90,6 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     addresses, go to stdout."""
     import uvicorn
 
-    from extapi.demo import credentials_path, instructions, instructions_text, seed_demo
     from extapi.ops.logs import logging_config
 
     settings = config()
@@ -101,6 +100,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     opened = engine(settings, announce=_log_lines)
     base = _base_url(settings, host, port)
     if demo:
+        # Only then: with one worker this process serves, and keeps what it imports.
+        from extapi.demo import credentials_path, instructions, instructions_text, seed_demo
+
         path = credentials_path(settings.database_url)
         with opened.begin() as conn:
             credentials = seed_demo(
@@ -115,6 +117,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         else:
             _log_lines(_site_text(facts))
     opened.dispose()
+    # With one worker this process goes on to serve: the start-up engine (and the statements
+    # it compiled) need not live as long as the server.
+    del opened
     # The server's own environment names the database chosen with --database, so that every
     # worker process opens the same one.
     os.environ["EXTAPI_DATABASE_URL"] = settings.database_url

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Integer, create_engine, event
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:  # loaded by SQLAlchemy only for a SQLite engine (about 1 MB)
+    import sqlite3
 
 __all__ = ["make_engine", "normalise_url", "is_sqlite", "is_memory_sqlite"]
 

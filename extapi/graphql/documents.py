@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from graphql import (
     DocumentNode,
@@ -48,7 +49,9 @@ from extapi.graphql.messages.syntax import parse_counting
 from extapi.graphql.roots import root_field_names, root_label
 from extapi.graphql.validation import rules_for, strip_suggestions, validate_document
 from extapi.limits.guards import GuardLimits, guard_rules
-from extapi.ops.metrics import Metrics
+
+if TYPE_CHECKING:
+    from extapi.ops.metrics import Metrics
 
 __all__ = [
     "CheckedDocument",

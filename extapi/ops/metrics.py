@@ -26,6 +26,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from extapi.ops.note import GRANTED
+
 __all__ = ["Metrics", "CONTENT_TYPE", "LATENCY_BUCKETS", "GRANTED", "multiprocess_mode"]
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -47,7 +49,6 @@ LATENCY_BUCKETS = (
     10.0,
     30.0,
 )
-GRANTED = "granted"
 # Every outcome of the token endpoint: a grant, or an RFC 6749 error code.
 GRANT_OUTCOMES = (
     GRANTED,

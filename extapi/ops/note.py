@@ -22,9 +22,12 @@ __all__ = [
     "INVALID",
     "MULTIPLE",
     "OTHER",
+    "GRANTED",
 ]
 
 NOTE = "extapi.note"
+# The token endpoint's outcome when it grants a token (otherwise the OAuth error code).
+GRANTED = "granted"
 
 # The operation label when no GraphQL operation was looked at (not the API, no valid token,
 # wrong method, body too large ...).

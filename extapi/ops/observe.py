@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from extapi.http import Message, Receive, Scope, Send
 from extapi.ops.logs import access_enabled, log_request
-from extapi.ops.metrics import Metrics
 from extapi.ops.note import NOTE, RequestNote, outcome_of_status
 from extapi.ops.request_id import HEADER, REQUEST_ID, request_id
+
+if TYPE_CHECKING:
+    from extapi.ops.metrics import Metrics
 
 __all__ = ["Observer", "Endpoint"]
 

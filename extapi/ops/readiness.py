@@ -16,16 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from extapi.config import Config
 from extapi.db.migrate import database_revision, head_revision
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["Readiness", "CHECK_TIMEOUT_SECONDS"]
 
@@ -66,6 +66,10 @@ class Readiness:
         self._engine, self._owns_engine = _probe_engine(engine)
         self._redis: redis.Redis | None = None
         if config.rate_limit_backend == "redis" and config.redis_url:
+            import redis  # only then (about 3.5 MB)
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
             self._redis = redis.Redis.from_url(
                 config.redis_url,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,

@@ -11,7 +11,6 @@ from typing import Any
 from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -19,14 +18,13 @@ from starlette.staticfiles import StaticFiles
 
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.runtime import Runtime
-from extapi.web.security import BodyLimit, NoNulBytes, SecureHeaders
+from extapi.web.lazy import MAX_FORM_BYTES, page_middleware
 from extapi.web.state import STATIC_DIR, WebState
 from extapi.web.templating import render
 from extapi.web.views import signin
 
 __all__ = ["build_pages", "web_routes", "MAX_FORM_BYTES"]
 
-MAX_FORM_BYTES = 256 * 1024
 log = logging.getLogger("extapi.web")
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[Any]]
 
@@ -89,11 +87,7 @@ def build_pages(
     of its own when not given)."""
     app = Starlette(
         routes=[*extra_routes, *web_routes()],
-        middleware=[
-            Middleware(SecureHeaders),
-            Middleware(BodyLimit, limit=MAX_FORM_BYTES),
-            Middleware(NoNulBytes),
-        ],
+        middleware=page_middleware(),
         exception_handlers={HTTPException: _not_found, Exception: _server_error},
         lifespan=lifespan,
     )

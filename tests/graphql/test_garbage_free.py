@@ -15,6 +15,7 @@ from graphql import parse, specified_rules, validate
 from extapi.auth.tokens import ApiCaller
 from extapi.graphql.context import RequestContext
 from extapi.graphql.documents import DocumentCache
+from extapi.graphql.loaders import BatchLoader
 from extapi.graphql.schema import build_schema
 from extapi.graphql.validation import validate_document
 from extapi.settings.site import SiteSettings
@@ -68,6 +69,42 @@ def test_a_request_context_is_freed_as_soon_as_it_is_dropped(engine):
         # when it is dropped, then it is gone at once
         del context
         assert gone() is None
+
+
+class Rows(list[int]):
+    """A page of rows (a list that can be referred to weakly)."""
+
+
+def _rows_cached_by_a_loader(engine, closed: bool) -> weakref.ref[Rows]:
+    """A request's context with a batch loader whose fetch function needs the context (as
+    every resolver's loader does), dropped at the end of the request, closed or not; returns
+    a reference to the rows the loader cached."""
+    caller = ApiCaller(1, "client", None, 2, None, "99", None, 100)
+    context = RequestContext(engine, SiteSettings(), caller)
+    rows = Rows(range(1000))
+
+    def fetch(ids: list[int]) -> dict[int, Rows]:
+        assert context.caller is caller
+        return dict.fromkeys(ids, rows)
+
+    context.loaders["rows"] = loader = BatchLoader(fetch, Rows())
+    loader.load(1)
+    if closed:
+        context.close()
+    return weakref.ref(rows)
+
+
+def test_closing_a_request_context_frees_what_its_loaders_cached_at_once(engine):
+    with collector_off() as collect:
+        # given a request whose loader cached rows, when its context is closed and dropped
+        # (as the endpoint does), then the rows are freed at once.
+        assert _rows_cached_by_a_loader(engine, closed=True)() is None
+        # The control: without closing, the context and its loader's fetch function refer to
+        # each other, so the rows wait for a collection.
+        kept = _rows_cached_by_a_loader(engine, closed=False)
+        assert kept() is not None
+        collect()
+        assert kept() is None
 
 
 @pytest.mark.parametrize(
