@@ -23,17 +23,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import sqlite3
 import threading
 import time
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import Pool
 
 from extapi.db.revision import BUMPED, CHANNEL
+
+if TYPE_CHECKING:  # each worker loads only its own database's driver
+    import sqlite3
 
 __all__ = ["RevisionLease", "APPLICATION_NAME"]
 
@@ -157,6 +158,8 @@ class RevisionLease:
 
     def _connect(self) -> Any:
         if self.sqlite:
+            import sqlite3
+
             conn: Any = sqlite3.connect(
                 self.engine.url.database or "",
                 timeout=_CONNECT_TIMEOUT_SECONDS,
@@ -165,6 +168,8 @@ class RevisionLease:
             )
             self.connections += 1
             return conn
+        import psycopg
+
         _args, params = self.engine.dialect.create_connect_args(self.engine.url)
         params.setdefault("connect_timeout", _CONNECT_TIMEOUT_SECONDS)
         conn = psycopg.connect(**params, autocommit=True, application_name=APPLICATION_NAME)
