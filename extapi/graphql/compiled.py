@@ -414,7 +414,8 @@ class _Builder:
                     else:
                         value = (
                             source.get(name)
-                            if isinstance(source, Mapping)
+                            # a plain dict first: the ABC check costs more than the lookup
+                            if type(source) is dict or isinstance(source, Mapping)
                             else getattr(source, name, None)
                         )
                         if callable(value):

@@ -92,14 +92,21 @@ class CheckedDocument:
     chosen: dict[str | None, OperationDefinitionNode] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Whether the operation each name picks is a mutation, once worked out.
+    mutations: dict[str | None, bool] = field(default_factory=dict, compare=False, repr=False)
     # How often it ran and its compiled plans (extapi.graphql.compiled).
     plans: PlanSlot = field(default_factory=PlanSlot, compare=False, repr=False)
 
     def is_mutation(self, operation_name: str | None) -> bool:
-        if self.document is None:
-            return False
-        operation = get_operation_ast(self.document, operation_name)
-        return operation is not None and operation.operation == OperationType.MUTATION
+        known = self.mutations.get(operation_name)
+        if known is None:
+            operation = (
+                None if self.document is None else get_operation_ast(self.document, operation_name)
+            )
+            known = operation is not None and operation.operation == OperationType.MUTATION
+            if len(self.mutations) < LABELS_KEPT:
+                self.mutations[operation_name] = known
+        return known
 
     @cached_property
     def written_name(self) -> str | None:

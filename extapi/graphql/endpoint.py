@@ -445,10 +445,11 @@ class GraphQLEndpoint:
             else self.documents.get(op.query, bool(site.enable_introspection), site.max_query_depth)
             for op in operations
         ]
-        mutation = any(
-            c is not None and c.is_mutation(op.operation_name)
-            for c, op in zip(checked, operations, strict=True)
-        )
+        mutation = False
+        for c, op in zip(checked, operations, strict=True):
+            if c is not None and c.is_mutation(op.operation_name):
+                mutation = True
+                break
         ran: Ran = (checked, operations)
         if mutation and read_only:
             payload = envelope([{"message": MUTATION_NEEDS_POST}], None, _extensions(meter, 0))

@@ -158,7 +158,7 @@ def _open_verdict(budgets: Sequence[Budget], known: bool = True) -> Verdict:
 
 
 class _Window:
-    """One budget's stored window; replaced whole, never changed in place."""
+    """One budget's stored window; changed only under the store's lock."""
 
     __slots__ = ("prev", "current", "reset")
 
@@ -222,14 +222,18 @@ class MemoryWindowStore:
             charged: list[tuple[str, _Window]] = []
             first_elapsed = 0.0
             for budget in budgets:
-                stored = windows.get(budget.key)
-                window, skewed = _rotated(stored, now)
+                window = windows.get(budget.key)
+                skewed = False
+                if window is None or not 0.0 <= now - window.reset <= WINDOW_SECONDS:
+                    # New, due to rotate, or its clock runs ahead: the general rule decides.
+                    window, skewed = _rotated(window, now)
                 elapsed = now - window.reset
                 if elapsed < 0.0:
                     elapsed = 0.0
                 if not rates:
                     first_elapsed = elapsed
-                rate = _decayed(window.prev, elapsed) + window.current
+                prev = window.prev
+                rate = (_decayed(prev, elapsed) if prev else 0) + window.current
                 if skewed:
                     rates.append(rate)
                     continue
@@ -238,8 +242,10 @@ class MemoryWindowStore:
                 rates.append(rate + points)
                 charged.append((budget.key, window))
             for key, window in charged:  # every budget has room: charge them all
-                windows[key] = _Window(window.prev, window.current + points, window.reset)
-            self._prune(now)
+                window.current += points
+                windows[key] = window  # a new or rotated window is stored only now
+            if len(windows) > self._prune_above:
+                self._prune(now)
         return Verdict(
             allowed=True,
             rates=tuple(rates),

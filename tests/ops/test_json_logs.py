@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from extapi.ops.logs import JsonFormatter, TextFormatter, flush_request_lines, logging_config
+from extapi.ops.logs import (
+    JsonFormatter,
+    TextFormatter,
+    _fields_of,
+    flush_request_lines,
+    logging_config,
+)
 from extapi.ops.request_id import REQUEST_ID
 from tests.factories import TOKEN_PATH, fetch_token, graphql, make_api_client
 
@@ -201,3 +207,42 @@ def test_an_embedding_applications_own_handler_gets_records(http):
     (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert (line["request_id"], line["path"], line["status"]) == ("own-1", "/healthz", 200)
     assert line["message"] == "GET /healthz 200"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        (
+            1_765_000_000.25,
+            "a" * 32,
+            "POST",
+            "/api/graphql.php",
+            0.000123,
+            200,
+            "success",
+            "client-1",
+            "(anonymous)",
+            None,
+        ),
+        (
+            1_765_000_000.999,
+            "b" * 32,
+            "GET",
+            "/x" * 900,
+            0.5,
+            404,
+            "error",
+            None,
+            None,
+            "invalid_client",
+        ),
+    ],
+)
+def test_a_queued_request_line_is_the_line_its_fields_make(entry):
+    # given a request queued for the access log, with and without the optional fields
+    formatter = JsonFormatter()
+    # when its line is written the quick way
+    line = formatter.entry_line(entry)
+    # then it is exactly the line the general formatting gives
+    assert line == formatter.request_line(entry[0], _fields_of(entry))
+    assert json.loads(line)["message"].startswith(entry[2] + " /")
