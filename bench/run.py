@@ -14,11 +14,13 @@ What it does, in one run:
 3. drives each with ``wrk`` (one thread, so that the other core is left to the server), after a
    short warm-up, in this order:
 
-   * **token**: ``POST /totara/oauth2/token.php`` with the client-credentials form; every
-     request checks the client secret and stores a new token;
    * **status**: ``POST /api/graphql.php`` with a Bearer token and the query
      ``query { totara_webapi_status { status } }``: authentication, GraphQL parse/validate/
-     execute and serialisation, the smallest useful authenticated request;
+     execute and serialisation, the smallest useful authenticated request (first, on a
+     server that has served nothing else);
+   * **token**: ``POST /totara/oauth2/token.php`` with the client-credentials form; every
+     request checks the client secret and stores a new token (same server, afterwards);
+   * **status-off**: the status query on a fresh server with rate limiting off;
    * **ceiling**: the same POST against the bare ASGI app;
    * **starlette**: the same POST against a one-route Starlette app giving the same bytes.
 

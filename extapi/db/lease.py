@@ -26,15 +26,12 @@ import math
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import Pool
 
 from extapi.db.revision import BUMPED, CHANNEL
-
-if TYPE_CHECKING:  # each worker loads only its own database's driver
-    import sqlite3
 
 __all__ = ["RevisionLease", "APPLICATION_NAME"]
 
@@ -177,30 +174,22 @@ class RevisionLease:
         return conn
 
     def _follow(self, conn: Any) -> None:
-        if self.sqlite:
-            self._poll(conn)
-            return
-        conn.execute(f"LISTEN {CHANNEL}")
-        self.backend_pid = conn.info.backend_pid
+        """Confirm the revision every ``poll`` seconds, and on PostgreSQL also as soon as a
+        commit's notification says it moved."""
+        if not self.sqlite:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self.backend_pid = conn.info.backend_pid
         while not self._idle():
             started = time.monotonic()
             row = conn.execute(_REVISION_SQL).fetchone()
             if row is None:
                 raise RuntimeError("the site revision row is missing")
             self.confirm(int(row[0]), started)
-            # Sleep until the next poll, or until a commit says the revision moved.
-            for _ in conn.notifies(timeout=self.poll, stop_after=1):
-                pass
-
-    def _poll(self, conn: sqlite3.Connection) -> None:
-        """SQLite: read and confirm the revision every ``poll`` seconds."""
-        while not self._idle():
-            started = time.monotonic()
-            row = conn.execute(_REVISION_SQL).fetchone()
-            if row is None:
-                raise RuntimeError("the site revision row is missing")
-            self.confirm(int(row[0]), started)
-            self._closed.wait(self.poll)
+            if self.sqlite:
+                self._closed.wait(self.poll)
+            else:  # sleep until the next poll, or until a commit says the revision moved
+                for _ in conn.notifies(timeout=self.poll, stop_after=1):
+                    pass
 
 
 def _close_quietly(conn: Any) -> None:

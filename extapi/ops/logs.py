@@ -81,28 +81,16 @@ class JsonFormatter(LineFormatter):
     request id when the record was made during a request, and any exception's trace."""
 
     def entry_line(self, entry: _Entry) -> str:
-        # The fields of _fields_of, in the same order, put straight into the line's object:
-        # this runs for every request, and building two dicts cost twice as much.
-        created, request_id, method, path, seconds, status, outcome, client, names, error = entry
+        # The line's own keys, then the fields put straight into the same object: this runs
+        # for every request, and building two dicts cost half as much again.
+        created, _id, method, path, _seconds, status = entry[:6]
         line: dict[str, Any] = {
             "timestamp": _timestamp(created),
             "level": "INFO",
             "logger": ACCESS_LOGGER,
             "message": f"{method} {path[:MAX_PATH]} {status}",
-            "request_id": request_id,
-            "method": method,
-            "path": path[:MAX_PATH],
-            "status": status,
-            "duration_ms": round(seconds * 1000.0, 3),
-            "outcome": outcome,
         }
-        if client is not None:
-            line["client_id"] = client
-        if names is not None:
-            line["operations"] = names[:MAX_OPERATIONS]
-        if error is not None:
-            line["error"] = error
-        return _json(line)
+        return _json(_fields_of(entry, line))
 
     def request_line(self, created: float, fields: dict[str, Any]) -> str:
         entry = {
@@ -317,16 +305,16 @@ class _RequestLines:
             handler.write_line("\n".join(lines))
 
 
-def _fields_of(entry: _Entry) -> dict[str, Any]:
+def _fields_of(entry: _Entry, into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The request's fields, added to ``into`` when given (after what it holds)."""
     _created, request_id, method, path, seconds, status, outcome, client, names, error = entry
-    fields: dict[str, Any] = {
-        "request_id": request_id,
-        "method": method,
-        "path": path[:MAX_PATH],
-        "status": status,
-        "duration_ms": round(seconds * 1000.0, 3),
-        "outcome": outcome,
-    }
+    fields: dict[str, Any] = {} if into is None else into
+    fields["request_id"] = request_id
+    fields["method"] = method
+    fields["path"] = path[:MAX_PATH]
+    fields["status"] = status
+    fields["duration_ms"] = round(seconds * 1000.0, 3)
+    fields["outcome"] = outcome
     if client is not None:
         fields["client_id"] = client
     if names is not None:
