@@ -6,10 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from extapi.auth.clients import set_client_status
 from extapi.auth.secrets import new_access_token
 from extapi.auth.tokens import TokenGate, authenticate, issue_token
 from extapi.db import revision
+from extapi.errors import AuthenticationError
 from extapi.runtime import Runtime
 from tests.factories import make_api_client
 
@@ -116,3 +119,24 @@ def test_a_cached_token_still_authenticates_after_concurrent_checks(runtime):
     assert failures == []
     assert found.cached is True
     assert authenticate(found, True, 0).client_pk == client.id
+
+
+def test_a_cached_lookup_keeps_its_caller_but_still_checks_expiry(runtime):
+    # given a token seen once, so later requests get the cached lookup and its caller
+    client = make_api_client(runtime)
+    (token,) = _issue(runtime, client.id, 1)
+    gate = runtime.tokens
+    gate.check(token)
+    found = gate.check(token)
+    assert found.cached is True
+    expires = found.row["expires"]
+    first = authenticate(found, True, expires - 10)
+    # when it is used again before and at its expiry second
+    again = authenticate(gate.check(token), True, expires - 1)
+    # then the caller worked out once is reused, and the expiry is still checked every time
+    assert again is first
+    with pytest.raises(AuthenticationError):
+        authenticate(gate.check(token), True, expires)
+    # and without the header the cached caller does not help either
+    with pytest.raises(AuthenticationError):
+        authenticate(gate.check(token), False, expires - 1)
