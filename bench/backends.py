@@ -31,7 +31,6 @@ from bench.compare import checkout
 from bench.run import (
     GRAPHQL_PATH,
     STATUS_QUERY,
-    BenchError,
     Options,
     check_status,
     deliver,
@@ -47,8 +46,8 @@ from bench.run import (
     seed,
     server,
 )
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from bench.scale import worker_pids
+from bench.workers import processes_cpu
 
 
 @dataclass(frozen=True)
@@ -92,31 +91,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, str | None, int]
     return options, args.before, args.rounds
 
 
-def server_pids(port: int) -> list[int]:
-    """The ``extapi serve`` processes listening on ``port`` (found by their command line)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in argv and str(port).encode() in argv:
-            found.append(int(entry))
-    if not found:
-        raise BenchError(f"no extapi serve process found on port {port}")
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime, all threads
-    return total / TICKS
-
-
 def start(
     stack: ExitStack,
     tmp: Path,
@@ -139,7 +113,7 @@ def start(
     base = stack.enter_context(server(extapi_command(1), env, tmp / f"{name}.log", root=root))
     token = fetch_token(base, creds)
     check_status(base + GRAPHQL_PATH, token)
-    pids = server_pids(int(base.rsplit(":", 1)[1]))
+    pids = worker_pids(int(base.rsplit(":", 1)[1]))
     return Side(label, shown, base + GRAPHQL_PATH, token, pids), backend
 
 
@@ -147,9 +121,9 @@ def measure(wrk: str, side: Side, options: Options) -> Run:
     env = {"BENCH_BODY": json.dumps(STATUS_QUERY), "BENCH_TOKEN": side.token}
     if options.warmup:
         run_wrk(wrk, "post_graphql.lua", side.url, env, options.connections, options.warmup)
-    cpu, clock = cpu_seconds(side.pids), time.monotonic()
+    cpu, clock = processes_cpu(side.pids), time.monotonic()
     result = run_wrk(wrk, "post_graphql.lua", side.url, env, options.connections, options.duration)
-    cpu, clock = cpu_seconds(side.pids) - cpu, time.monotonic() - clock
+    cpu, clock = processes_cpu(side.pids) - cpu, time.monotonic() - clock
     run = Run(result.rps, 1e6 * cpu / max(1.0, result.rps * options.duration), cpu / clock)
     log(f"{side.label}: {run.rps:,.0f} req/s, {run.cpu_us:.0f} µs of server CPU a request")
     return run
