@@ -45,10 +45,15 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        whole = message.get("body", b"")  # the usual case: the body in one message
+        if len(whole) > limit:
+            raise BodyTooLarge(limit)
+        return whole if type(whole) is bytes else bytes(whole)
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")
@@ -58,6 +63,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
+        message = await receive()
     return b"".join(chunks)
 
 

@@ -168,17 +168,10 @@ def _keys(path: RunPath) -> list[str | int]:
     return keys
 
 
-def _graphql_path(path: RunPath) -> Path | None:
-    made: Path | None = None
-    for key in _keys(path):
-        made = Path(made, key, None)
-    return made
-
-
 class _FieldSite:
     """What is fixed about one field at one place of the plan; builds its info per run."""
 
-    __slots__ = ("number", "name", "nodes", "definition", "parent")
+    __slots__ = ("number", "name", "nodes", "definition", "parent", "fixed_path")
 
     def __init__(
         self,
@@ -192,27 +185,44 @@ class _FieldSite:
         self.nodes = nodes
         self.definition = definition
         self.parent = parent
+        # The site's path when no list lies above it: the same on every run, so built once.
+        self.fixed_path: Path | None = None
 
     def info(self, run: _Run, path: RunPath) -> GraphQLResolveInfo:
+        """The resolver's info, built on the site's first call in the run (the module's
+        docstring says why once): under a list its path is the first item's."""
         info = run.infos.get(self.number)
-        if info is None:
-            plan = run.plan
-            info = GraphQLResolveInfo(
-                self.name,
-                self.nodes,
-                self.definition.type,
-                self.parent,
-                cast(Path, _graphql_path(path)),
-                plan.schema,
-                plan.fragments,
-                None,
-                plan.operation,
-                run.variables,
-                run.context,
-                is_awaitable,
-            )
-            run.infos[self.number] = info
+        if info is not None:
+            return info
+        plan = run.plan
+        info = GraphQLResolveInfo(
+            self.name,
+            self.nodes,
+            self.definition.type,
+            self.parent,
+            self.fixed_path or self._path(path),
+            plan.schema,
+            plan.fragments,
+            None,
+            plan.operation,
+            run.variables,
+            run.context,
+            is_awaitable,
+        )
+        run.infos[self.number] = info
         return info
+
+    def _path(self, path: RunPath) -> Path:
+        """The graphql-core path of this site at ``path``; kept when it holds no list index
+        (a site has one place in its plan: with no list above it, its path never changes)."""
+        keys = _keys(path)
+        made: Path | None = None
+        for key in keys:
+            made = Path(made, key, None)
+        made = cast(Path, made)
+        if all(type(key) is str for key in keys):
+            self.fixed_path = made
+        return made
 
 
 def _has_variable(node: ValueNode) -> bool:
@@ -555,7 +565,9 @@ class _OperationPlans:
         self.plans: dict[tuple[Any, ...], Plan] = {}
 
     def plan(self, variables: dict[str, Any]) -> Plan | None:
-        key = tuple(variables.get(name) for name in self.names)
+        names = self.names
+        # Most operations have no @skip/@include variable: their one plan needs no key built.
+        key = tuple([variables.get(name) for name in names]) if names else ()
         plan = self.plans.get(key)
         if plan is None:
             if len(self.plans) >= MAX_VARIANTS:
@@ -564,6 +576,10 @@ class _OperationPlans:
             plan = Plan(self.schema, self.document, self.operation, values)
             self.plans[key] = plan
         return plan
+
+
+# An operation the slot has not seen yet (None there means declined).
+_UNSEEN: Any = object()
 
 
 class PlanSlot:
@@ -617,15 +633,18 @@ def plan_for(
         slot.operations = {}
         slot.site = site
     key = id(operation)
-    if key in slot.operations:
-        plans = slot.operations[key]
-    else:
+    plans = slot.operations.get(key, _UNSEEN)
+    if plans is _UNSEEN:
         reason = _declines(schema, document, operation)
         plans = None if reason is not None else _OperationPlans(schema, document, operation)
         slot.declined = reason
         slot.operations[key] = plans
     if plans is None:
         return None
+    if not plans.names:  # the usual case: one plan, built already
+        ready = plans.plans.get(())
+        if ready is not None:
+            return ready
     try:
         built = len(plans.plans)
         plan = plans.plan(variables)

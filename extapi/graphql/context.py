@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -22,20 +21,48 @@ __all__ = ["RequestContext"]
 SITE_TIMEZONE = "99"
 
 
-@dataclass
 class RequestContext:
     """One per HTTP request (shared by the operations of a batch). The database connection is
-    opened on first use, so operations that need none, like the status query, cost none."""
+    opened on first use, so operations that need none, like the status query, cost none.
 
-    engine: Engine
-    site: SiteSettings
-    caller: ApiCaller
-    base_url: str = "http://localhost"
-    loaders: dict[str, Any] = field(default_factory=dict, init=False)
-    # The request's complexity counter, so that list resolvers can bound what they read.
-    complexity: ComplexityCounter | None = field(default=None, init=False)
-    _conn: Connection | None = field(default=None, init=False)
-    _principal: Principal | None = field(default=None, init=False)
+    ``base_url`` is the site's address as resolvers should print it, or a function giving it:
+    worked out on first use (only the few fields that print URLs ask for it)."""
+
+    __slots__ = (
+        "engine",
+        "site",
+        "caller",
+        "loaders",
+        "complexity",
+        "_address",
+        "_conn",
+        "_principal",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        site: SiteSettings,
+        caller: ApiCaller,
+        base_url: str | Callable[[], str] = "http://localhost",
+    ) -> None:
+        self.engine = engine
+        self.site = site
+        self.caller = caller
+        self.loaders: dict[str, Any] = {}
+        # The request's complexity counter, so that list resolvers can bound what they read.
+        self.complexity: ComplexityCounter | None = None
+        self._address = base_url
+        self._conn: Connection | None = None
+        self._principal: Principal | None = None
+
+    @property
+    def base_url(self) -> str:
+        address = self._address
+        if not isinstance(address, str):
+            address = self._address = address()
+        return address
 
     @property
     def principal(self) -> Principal:

@@ -246,9 +246,10 @@ class DocumentCache:
                 self._evict()
 
     def peek(self, query: str, introspection: bool, max_depth: int) -> CheckedDocument | None:
-        """The cached entry, if any, leaving the cache as it is."""
-        with self._lock:
-            return self._entries.get((query, introspection, max_depth))
+        """The cached entry, if any, leaving the cache as it is. Taken without the lock: a
+        single lookup in the map is atomic, and the answer is only a hint (the request then
+        gets its entry with :meth:`get`)."""
+        return self._entries.get((query, introspection, max_depth))
 
     def _check(
         self, query: str, introspection: bool, max_depth: int

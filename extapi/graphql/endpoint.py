@@ -11,6 +11,7 @@ worker threads (:mod:`extapi.threads`), so that no request holds the others up.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import orjson
@@ -45,7 +46,7 @@ from extapi.http import (
     read_body,
     site_address,
 )
-from extapi.limits.cost import ComplexityCounter
+from extapi.limits.cost import ComplexityCounter, cost_table
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
 from extapi.limits.window import Budget, Verdict
 from extapi.ops.note import INVALID, NONE, note_of
@@ -210,6 +211,7 @@ class GraphQLEndpoint:
             inline_fields=INLINE_FIELDS,
         )
         self.limiter = RateLimiter(runtime.windows)
+        self._costs = cost_table(schema)
         # Small bodies already read, and what they hold (see _operations).
         self._parsed: dict[bytes, tuple[list[Operation], bool]] = {}
 
@@ -232,20 +234,21 @@ class GraphQLEndpoint:
                 reply = Reply(413, envelope([_safe(str(exc), "request")]))
                 await self._send(scope, send, reply, grj)
                 return
-        if self.runs_inline(scope, body):
-            reply = self.handle(scope, body, grj, arrived, read_only)
+        authorization = header(scope, b"authorization")
+        if self.runs_inline(body, authorization):
+            reply = self._handle(scope, body, grj, arrived, read_only, authorization)
         else:
             reply = await self.runtime.threads.run(
-                self.handle, scope, body, grj, arrived, read_only
+                self._handle, scope, body, grj, arrived, read_only, authorization
             )
         await self._send(scope, send, reply, grj)
 
-    def runs_inline(self, scope: Scope, body: bytes) -> bool:
+    def runs_inline(self, body: bytes, authorization: str | None) -> bool:
         """Whether the request may run on the event loop, told without I/O: a small body of one
         operation whose document is cached and cheap, with a cached token or none at all."""
         if len(body) > INLINE_MAX_BODY:
             return False
-        token = bearer_token(header(scope, b"authorization"))
+        token = bearer_token(authorization)
         if token is not None and not self.runtime.tokens.knows(token):
             return False
         known = self._parsed.get(body)
@@ -298,8 +301,20 @@ class GraphQLEndpoint:
     ) -> Reply:
         """Totara's order: the API feature, then authentication, then the request body (its
         Content-Type is never looked at). ``read_only`` requests (GET) may not run a mutation."""
-        started = time.perf_counter()
         authorization = header(scope, b"authorization")
+        return self._handle(scope, body, grj, arrived, read_only, authorization)
+
+    def _handle(
+        self,
+        scope: Scope,
+        body: bytes,
+        grj: bool,
+        arrived: float | None,
+        read_only: bool,
+        authorization: str | None,
+    ) -> Reply:
+        """:meth:`handle` with the Authorization header already read."""
+        started = time.perf_counter()
         runtime = self.runtime
         token = bearer_token(authorization)
         found = runtime.tokens.check(token)
@@ -320,7 +335,7 @@ class GraphQLEndpoint:
             if refused is not None:
                 refused.client_id = caller.client_id
                 return refused
-        context = RequestContext(runtime.engine, site, caller, self._base_url(scope))
+        context = RequestContext(runtime.engine, site, caller, partial(self._base_url, scope))
         report = header(scope, REPORT_HEADER) is not None
         reply = _CRASHED
         try:
@@ -463,7 +478,10 @@ class GraphQLEndpoint:
             if admitted is not None and not admitted.allowed:
                 return self._too_many(budgets, admitted).noted(ran, 0, False)
         counter = ComplexityCounter(
-            self.schema, site.max_query_complexity, self.runtime.config.max_execution_seconds
+            self.schema,
+            site.max_query_complexity,
+            self.runtime.config.max_execution_seconds,
+            self._costs,
         )
         deprecations = DeprecationLog() if level >= DEVELOPER else None
         context.complexity = counter

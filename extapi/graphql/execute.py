@@ -83,15 +83,21 @@ def select_operation(
     return GraphQLError(UNKNOWN_OPERATION.format(name=operation_name))
 
 
+# The operation kinds, looked up once (an enum member's lookup is not free on every request).
+_QUERY = OperationType.QUERY
+_MUTATION = OperationType.MUTATION
+_SUBSCRIPTION = OperationType.SUBSCRIPTION
+
+
 def _root_type_error(
     schema: GraphQLSchema, operation: OperationDefinitionNode
 ) -> GraphQLError | None:
     kind = operation.operation
-    if kind == OperationType.QUERY and schema.query_type is None:
-        return GraphQLError(NO_QUERY_TYPE, operation)
-    if kind == OperationType.MUTATION and schema.mutation_type is None:
+    if kind is _QUERY:
+        return GraphQLError(NO_QUERY_TYPE, operation) if schema.query_type is None else None
+    if kind is _MUTATION and schema.mutation_type is None:
         return GraphQLError(NO_MUTATIONS, operation)
-    if kind == OperationType.SUBSCRIPTION and schema.subscription_type is None:
+    if kind is _SUBSCRIPTION and schema.subscription_type is None:
         return GraphQLError(NO_SUBSCRIPTIONS, operation)
     return None
 
@@ -129,10 +135,13 @@ def run(
         operation = selected
         if len(checked.chosen) < LABELS_KEPT:
             checked.chosen[operation_name] = operation
-    values, errors = coerce_variables(schema, operation, variables or {})
-    if errors:
-        return _refused(errors)
-    mutation = operation.operation == OperationType.MUTATION
+    if operation.variable_definitions:
+        values, errors = coerce_variables(schema, operation, variables or {})
+        if errors:
+            return _refused(errors)
+    else:  # nothing to coerce: whatever variables came are not looked at
+        values = {}
+    mutation = operation.operation is _MUTATION
     refused = _root_type_error(schema, operation)
     if refused is not None:
         return Outcome(ExecutionResult(None, [refused]), False, mutation)

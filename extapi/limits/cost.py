@@ -103,11 +103,17 @@ class ComplexityCounter:
     __slots__ = ("points", "max_complexity", "_costs", "_deadline", "_budget")
 
     def __init__(
-        self, schema: GraphQLSchema, max_complexity: int, time_budget: float | None = None
+        self,
+        schema: GraphQLSchema,
+        max_complexity: int,
+        time_budget: float | None = None,
+        costs: Mapping[str, int] | None = None,
     ) -> None:
+        """``costs``: the schema's :func:`cost_table`, when the caller keeps it at hand (one
+        lookup less per request)."""
         self.points = 0
         self.max_complexity = max_complexity
-        self._costs = cost_table(schema)
+        self._costs = cost_table(schema) if costs is None else costs
         # The per-request execution time budget rides along: checked once per field, it stops
         # a runaway request between two fields.
         self._budget = time_budget

@@ -213,45 +213,32 @@ class MemoryWindowStore:
         require_fit: bool,
         exact: bool = False,
     ) -> Verdict:
-        # Every charge is exact here. The usual case, a charge that fits, is worked out
-        # without building a reading per budget (it runs on every request); a refusal takes
-        # the general path below.
+        # Every charge is exact here. The usual case, a charge that fits in windows that
+        # exist and need no rotation, is worked out without building a reading per budget
+        # (it runs on every request); anything else takes the general path below.
         with self._lock:
             windows = self._windows
             rates: list[int] = []
-            charged: list[tuple[str, _Window]] = []
             first_elapsed = 0.0
             for budget in budgets:
                 window = windows.get(budget.key)
-                skewed = False
-                if window is None or not 0.0 <= now - window.reset <= WINDOW_SECONDS:
-                    # New, due to rotate, or its clock runs ahead: the general rule decides.
-                    window, skewed = _rotated(window, now)
+                if window is None:
+                    return self._charge_slowly(budgets, points, now, require_fit)
                 elapsed = now - window.reset
-                if elapsed < 0.0:
-                    elapsed = 0.0
+                if not 0.0 <= elapsed <= WINDOW_SECONDS:  # due to rotate, or clock skew
+                    return self._charge_slowly(budgets, points, now, require_fit)
+                prev = window.prev
+                rate = (_decayed(prev, elapsed) if prev else 0) + window.current + points
+                if require_fit and rate > budget.limit:
+                    return self._charge_slowly(budgets, points, now, require_fit)
                 if not rates:
                     first_elapsed = elapsed
-                prev = window.prev
-                rate = (_decayed(prev, elapsed) if prev else 0) + window.current
-                if skewed:
-                    rates.append(rate)
-                    continue
-                if require_fit and rate + points > budget.limit:
-                    return self._charge_slowly(budgets, points, now, require_fit)
-                rates.append(rate + points)
-                charged.append((budget.key, window))
-            for key, window in charged:  # every budget has room: charge them all
-                window.current += points
-                windows[key] = window  # a new or rotated window is stored only now
-            if len(windows) > self._prune_above:
-                self._prune(now)
-        return Verdict(
-            allowed=True,
-            rates=tuple(rates),
-            retry_after=0,
-            reset_after=max(0, math.ceil(WINDOW_SECONDS - first_elapsed)) if rates else 0,
-        )
+                rates.append(rate)
+            for budget in budgets:  # every budget has room: charge them all
+                windows[budget.key].current += points
+        if not rates:
+            return Verdict(True, (), 0, 0)
+        return Verdict(True, tuple(rates), 0, max(0, math.ceil(WINDOW_SECONDS - first_elapsed)))
 
     def _charge_slowly(
         self, budgets: Sequence[Budget], points: int, now: float, require_fit: bool

@@ -31,8 +31,9 @@ os.register_at_fork(after_in_child=_random.seed)
 
 
 def fresh_request_id() -> bytes:
-    """32 random hexadecimal digits."""
-    return b"%032x" % _random.getrandbits(128)
+    """32 random hexadecimal digits (16 random bytes in hex: half the cost of formatting a
+    128-bit number)."""
+    return _random.randbytes(16).hex().encode("ascii")
 
 
 def request_id(scope: Scope) -> bytes:

@@ -447,3 +447,59 @@ def test_an_operation_of_too_many_fields_runs_through_graphql_core(seeded: Seede
     query = f"{{ {roots} }} fragment f on totara_webapi_status {{ {selection} }}"
     assert MAX_PLAN_FIELDS < 21 * 26
     assert_same(seeded, query, compiles=False)
+
+
+PATH_SDL = """
+extend type Query {
+  path_here: String
+  path_items(n: Int = 2): [path_item]
+}
+
+type path_item {
+  here: String
+  inner: path_item
+}
+"""
+
+
+def _where(_root: Any, info: Any) -> str:
+    return "/".join(str(key) for key in info.path.as_list())
+
+
+PATH_SCHEMA = assemble_schema(
+    schema_sdl() + PATH_SDL,
+    {
+        **RESOLVERS,
+        "Query.path_here": _where,
+        "Query.path_items": lambda _r, _i, n: [{"inner": {}} for _ in range(n)],
+        "path_item.here": _where,
+    },
+)
+
+
+def test_resolvers_outside_lists_see_the_same_paths_on_every_run_of_a_plan(
+    seeded: Seeded,
+) -> None:
+    # given a document whose resolvers print their paths, outside a list and inside one
+    query = """
+    {
+      path_here
+      again: path_here
+      path_items { here inner { here } }
+      more: path_items(n: 3) { here }
+    }
+    """
+    checked = DocumentCache(PATH_SCHEMA).get(query, True, 15)
+    # when it runs through graphql-core, then through its plan three times
+    general = seeded.answer(PATH_SCHEMA, checked, "off")[0]
+    runs = [seeded.answer(PATH_SCHEMA, checked, "always")[0] for _ in range(3)]
+    assert compiled_ran(checked)
+    # then outside lists every run gives graphql-core's paths (the one kept from the first
+    # run is right on the next), and so does a list's first item: its info serves the
+    # field's other items (the accepted difference the module's docstring names)
+    assert (general["path_here"], general["again"]) == ("path_here", "again")
+    for data in runs:
+        assert (data["path_here"], data["again"]) == ("path_here", "again")
+        assert [item["here"] for item in data["more"]] == ["more/0/here"] * 3
+        assert data["path_items"][0] == general["path_items"][0]
+        assert general["path_items"][0]["inner"]["here"] == "path_items/0/inner/here"

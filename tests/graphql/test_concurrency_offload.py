@@ -97,7 +97,7 @@ def recorded(runtime: Runtime) -> Iterator[tuple[TestClient, list[str], list[str
     graphql_threads: list[str] = []
     token_threads: list[str] = []
     endpoint: Any = app.fast[GRAPHQL_PATH]
-    endpoint.handle = _record_threads(endpoint.handle, graphql_threads)
+    endpoint._handle = _record_threads(endpoint._handle, graphql_threads)
     tokens: Any = app.fast[TOKEN_PATH]
     tokens.handle = _record_threads(tokens.handle, token_threads)
     with TestClient(app) as client:

@@ -110,7 +110,7 @@ def test_a_crash_is_answered_500_with_the_id(runtime, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(GraphQLEndpoint, "handle", broken)
+    monkeypatch.setattr(GraphQLEndpoint, "_handle", broken)
     with TestClient(ExtapiApp(runtime), raise_server_exceptions=False) as client:
         # when a request reaches it
         response = client.post("/api/graphql.php", json=STATUS, headers={"X-Request-Id": "r-1"})
