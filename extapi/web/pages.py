@@ -14,12 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from extapi.graphql.endpoint import GraphQLEndpoint
 from extapi.runtime import Runtime
 from extapi.web.lazy import MAX_FORM_BYTES, page_middleware
 from extapi.web.state import STATIC_DIR, WebState
+from extapi.web.static_files import CompressedStaticFiles
 from extapi.web.templating import render
 from extapi.web.views import signin
 
@@ -48,7 +48,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/admin/", _redirect("/admin/clients")),
         Route("/admin", _redirect("/admin/clients")),
         *ROUTES,
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", CompressedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 

@@ -101,10 +101,19 @@ def test_try_an_example_from_the_documentation_and_run_it(
 def test_completion_offers_fields_from_the_schema(
     page: Any, site: Site, csp_violations: list[str]
 ) -> None:
-    # Given the explorer with its schema loaded
+    # Given the explorer with its schema loaded (its editor bundle sent compressed)
     sign_in_by_keyboard(page)
+    encodings: dict[str, str | None] = {}
+    page.on(
+        "response",
+        lambda response: encodings.__setitem__(
+            response.url, response.headers.get("content-encoding")
+        ),
+    )
     page.goto(EXPLORER)
     page.locator("form[data-schema-loaded=true]").wait_for(state="attached")
+    bundle = [url for url in encodings if url.endswith("/vendor/editor/editor.js")]
+    assert bundle and encodings[bundle[0]] == "gzip", encodings
     # When the administrator replaces the query and starts typing a field name
     page.locator(".explorer-query .cm-content").click()
     page.keyboard.press("Control+A")
