@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from email.utils import formatdate
 from functools import lru_cache
 from typing import Any
@@ -18,12 +18,28 @@ __all__ = [
     "read_body",
     "send_bytes",
     "http_date",
+    "weighted_items",
 ]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+def weighted_items(value: str) -> Iterator[tuple[str, float]]:
+    """The items of a header such as Accept or Accept-Encoding, each in lower case with its
+    ``q`` weight: 1 when it has none, 0 when the weight cannot be read."""
+    for part in value.split(","):
+        item, *params = (p.strip() for p in part.split(";"))
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0
+        yield item.lower(), weight
 
 
 class BodyTooLarge(Exception):

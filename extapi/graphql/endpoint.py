@@ -45,6 +45,7 @@ from extapi.http import (
     http_date,
     read_body,
     site_address,
+    weighted_items,
 )
 from extapi.limits.cost import ComplexityCounter, cost_table
 from extapi.limits.policy import TOO_MANY_REQUESTS, RateLimiter, rate_headers, retry_headers
@@ -111,16 +112,7 @@ def wants_graphql_response(accept: str | None) -> bool:
 
 def _prefers_graphql_response(accept: str) -> bool:
     best_grj, best_json = 0.0, 0.0
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
+    for media, q in weighted_items(accept):
         if media == "application/graphql-response+json":
             best_grj = max(best_grj, q)
         elif media in ("application/json", "application/*", "*/*"):

@@ -22,6 +22,8 @@ from starlette.responses import Response
 from starlette.staticfiles import NotModifiedResponse, PathLike, StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from extapi.http import weighted_items
+
 __all__ = ["CompressedStaticFiles", "accepts_gzip", "COMPRESSED_SUFFIXES", "MIN_BYTES"]
 
 # Text formats worth compressing; images and fonts are compressed already.
@@ -43,16 +45,7 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
         return False
     gzip_weight: float | None = None
     any_weight: float | None = None
-    for item in accept_encoding.split(","):
-        coding, _, params = item.partition(";")
-        coding = coding.strip().lower()
-        weight = 1.0
-        params = params.strip().lower()
-        if params.startswith("q="):
-            try:
-                weight = float(params[2:])
-            except ValueError:
-                weight = 0.0
+    for coding, weight in weighted_items(accept_encoding):
         if coding in ("gzip", "x-gzip"):
             gzip_weight = weight if gzip_weight is None else max(gzip_weight, weight)
         elif coding == "*":
